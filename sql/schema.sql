@@ -1,0 +1,63 @@
+-- Schema of the clinical project data service.
+-- Portable to MySQL 8.x and MariaDB 10.11: InnoDB, utf8mb4, times in UTC
+-- (the service's sessions run with time_zone='+00:00').
+-- goctl reads this file to generate model/*_gen.go: keep it plain DDL.
+
+CREATE TABLE `project` (
+  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
+  `code` varchar(64) NOT NULL COMMENT 'protocol number, e.g. CTP-2024-017',
+  `title` varchar(512) NOT NULL,
+  `phase` varchar(16) NOT NULL COMMENT 'I, II, III, IV, I/II, ...',
+  `status` varchar(32) NOT NULL COMMENT 'planned, recruiting, active, completed, suspended, terminated',
+  `sponsor` varchar(255) NOT NULL,
+  `start_date` date NULL DEFAULT NULL,
+  `end_date` date NULL DEFAULT NULL,
+  `created_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  `updated_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uk_project_code` (`code`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='clinical trial project';
+
+CREATE TABLE `institution` (
+  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
+  `code` varchar(64) NOT NULL,
+  `name` varchar(255) NOT NULL,
+  `city` varchar(128) NOT NULL DEFAULT '',
+  `country` varchar(64) NOT NULL DEFAULT '',
+  `created_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  `updated_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uk_institution_code` (`code`),
+  KEY `idx_institution_name` (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='research site';
+
+CREATE TABLE `project_institution` (
+  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
+  `project_id` bigint unsigned NOT NULL,
+  `institution_id` bigint unsigned NOT NULL,
+  `role` varchar(32) NOT NULL DEFAULT 'participating' COMMENT 'lead or participating',
+  `site_status` varchar(32) NOT NULL DEFAULT 'active',
+  `principal_investigator` varchar(255) NOT NULL DEFAULT '',
+  `enrolled` int NOT NULL DEFAULT 0,
+  `joined_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uk_project_institution` (`project_id`, `institution_id`),
+  KEY `idx_project_institution_institution` (`institution_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='site taking part in a project';
+
+-- idx_project_report_latest serves "latest N reports of a project" as an
+-- index range read backwards (created_at DESC, id DESC) with no filesort.
+-- It is declared ascending because both MySQL 8 and MariaDB 10.11 scan it
+-- backwards, and older parsers (goctl's among them) accept it.
+CREATE TABLE `project_report` (
+  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
+  `project_id` bigint unsigned NOT NULL,
+  `title` varchar(512) NOT NULL,
+  `report_type` varchar(32) NOT NULL COMMENT 'safety, progress, interim, final, ...',
+  `period_start` date NULL DEFAULT NULL,
+  `period_end` date NULL DEFAULT NULL,
+  `summary` text NULL,
+  `created_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (`id`),
+  KEY `idx_project_report_latest` (`project_id`, `created_at`, `id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='project report';
