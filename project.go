@@ -1,34 +1,67 @@
-// Code scaffolded by goctl. Safe to edit.
-// goctl 1.10.2
-
+// Command project serves the clinical project data API: GET /project/:id.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"os"
+
+	"github.com/zeromicro/go-zero/core/logx"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
-	"github.com/clinicaldata/projectsvc/internal/handler"
+	"github.com/clinicaldata/projectsvc/internal/server"
 	"github.com/clinicaldata/projectsvc/internal/svc"
-
-	"github.com/zeromicro/go-zero/core/conf"
-	"github.com/zeromicro/go-zero/rest"
 )
 
-var configFile = flag.String("f", "etc/project-api.yaml", "the config file")
+// Stamped at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+var (
+	configFile  = flag.String("f", "etc/project-api.yaml", "the config file")
+	showVersion = flag.Bool("version", false, "print the version and exit")
+)
 
 func main() {
 	flag.Parse()
+	if *showVersion {
+		fmt.Printf("project %s (commit %s)\n", version, commit)
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "project:", err)
+		os.Exit(1)
+	}
+}
 
-	var c config.Config
-	conf.MustLoad(*configFile, &c)
+func run() error {
+	c, err := config.Load(*configFile)
+	if err != nil {
+		return err
+	}
 
-	server := rest.MustNewServer(c.RestConf)
-	defer server.Stop()
+	svcCtx, err := svc.NewServiceContext(c)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(svcCtx)
+	if err != nil {
+		_ = svcCtx.Close()
+		return err
+	}
 
-	ctx := svc.NewServiceContext(c)
-	handler.RegisterHandlers(server, ctx)
-
-	fmt.Printf("Starting server at %s:%d...\n", c.Host, c.Port)
-	server.Start()
+	logx.Infof("project %s (commit %s) listening on %s:%d", version, commit, c.Host, c.Port)
+	// Start returns once a SIGTERM/SIGINT has drained the HTTP server (go-zero's
+	// Stop does not stop it). Only then is the pool closed: no in-flight
+	// request ever meets a closed pool.
+	srv.Start()
+	logx.Info("http server drained; closing the database pool")
+	if err := svcCtx.Close(); err != nil {
+		logx.Errorf("closing the database pool: %v", err)
+	}
+	logx.Info("database pool closed; bye")
+	logx.Close()
+	return nil
 }

@@ -1,10 +1,66 @@
-// Code scaffolded by goctl. Safe to edit.
-// goctl 1.10.2
-
+// Package config is the service's configuration: go-zero's RestConf plus the
+// MySQL pool, loaded from etc/project-api.yaml and validated at start.
 package config
 
-import "github.com/zeromicro/go-zero/rest"
+import (
+	"errors"
+	"fmt"
+	"time"
 
+	"github.com/go-sql-driver/mysql"
+	"github.com/zeromicro/go-zero/rest"
+)
+
+// Config is the whole configuration of the service.
 type Config struct {
 	rest.RestConf
+	Mysql MysqlConf
+}
+
+// MysqlConf is the one connection pool every model shares. The keys carry
+// database/sql's names so operators recognise them; each can also be set
+// from the environment (the env names below), which wins over the file.
+type MysqlConf struct {
+	// DataSource is a go-sql-driver/mysql DSN. Service defaults (parseTime,
+	// UTC, timeouts, interpolateParams) are added when the DSN leaves them out.
+	DataSource string `json:",optional,env=MYSQL_DSN"`
+	// MaxOpenConns caps connections to the server (in use + idle).
+	MaxOpenConns int `json:",default=32,env=MYSQL_MAX_OPEN_CONNS"`
+	// MaxIdleConns is how many connections stay open between bursts.
+	MaxIdleConns int `json:",default=32,env=MYSQL_MAX_IDLE_CONNS"`
+	// ConnMaxLifetime recycles connections (server restarts, failovers, proxies).
+	ConnMaxLifetime time.Duration `json:",default=30m,env=MYSQL_CONN_MAX_LIFETIME"`
+	// ConnMaxIdleTime closes connections idle longer than this.
+	ConnMaxIdleTime time.Duration `json:",default=5m,env=MYSQL_CONN_MAX_IDLE_TIME"`
+	// SlowThreshold: a read slower than this is logged (model and duration only).
+	SlowThreshold time.Duration `json:",default=500ms"`
+}
+
+// Validate rejects a configuration the service cannot run with; go-zero's
+// conf.Load calls it, and the error names the bad key.
+func (c Config) Validate() error {
+	m := c.Mysql
+	switch {
+	case m.DataSource == "":
+		return errors.New("Mysql.DataSource is empty: set it in the config file or the MYSQL_DSN environment variable")
+	case m.MaxOpenConns < 1:
+		return fmt.Errorf("Mysql.MaxOpenConns must be at least 1, got %d", m.MaxOpenConns)
+	case m.MaxIdleConns < 0:
+		return fmt.Errorf("Mysql.MaxIdleConns must not be negative, got %d", m.MaxIdleConns)
+	case m.MaxIdleConns > m.MaxOpenConns:
+		return fmt.Errorf("Mysql.MaxIdleConns (%d) must not exceed Mysql.MaxOpenConns (%d)", m.MaxIdleConns, m.MaxOpenConns)
+	case m.ConnMaxLifetime < 0:
+		return fmt.Errorf("Mysql.ConnMaxLifetime must not be negative, got %s", m.ConnMaxLifetime)
+	case m.ConnMaxIdleTime < 0:
+		return fmt.Errorf("Mysql.ConnMaxIdleTime must not be negative, got %s", m.ConnMaxIdleTime)
+	case m.SlowThreshold <= 0:
+		return fmt.Errorf("Mysql.SlowThreshold must be positive, got %s", m.SlowThreshold)
+	case c.Timeout <= 0:
+		return fmt.Errorf("Timeout must be a positive number of milliseconds, got %d", c.Timeout)
+	}
+	if _, err := mysql.ParseDSN(m.DataSource); err != nil {
+		// The driver's message can quote the DSN, password included: never echo it.
+		return errors.New("Mysql.DataSource (or MYSQL_DSN) is not a valid go-sql-driver/mysql DSN, e.g. user:pass@tcp(host:3306)/db")
+	}
+	return nil
 }

@@ -1,24 +1,37 @@
-// Code scaffolded by goctl. Safe to edit.
-// goctl 1.10.2
-
+// Package logic holds the request logic: the concurrent fan-out of the three
+// reads that make up a project record.
 package logic
 
 import (
 	"context"
-
-	"github.com/clinicaldata/projectsvc/internal/svc"
-	"github.com/clinicaldata/projectsvc/internal/types"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
 
 	"github.com/zeromicro/go-zero/core/logx"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/types"
+	"github.com/clinicaldata/projectsvc/model"
 )
 
+// The bounds of the reports query parameter (its default, 10, is in project.api).
+const (
+	minReports = 1
+	maxReports = 100
+)
+
+// GetProjectDetailsLogic answers GET /project/:id.
 type GetProjectDetailsLogic struct {
 	logx.Logger
 	ctx    context.Context
 	svcCtx *svc.ServiceContext
 }
 
-// a project with its institutions (by name, then id) and its latest reports (newest first)
+// NewGetProjectDetailsLogic returns the logic of one request.
 func NewGetProjectDetailsLogic(ctx context.Context, svcCtx *svc.ServiceContext) *GetProjectDetailsLogic {
 	return &GetProjectDetailsLogic{
 		Logger: logx.WithContext(ctx),
@@ -27,8 +40,61 @@ func NewGetProjectDetailsLogic(ctx context.Context, svcCtx *svc.ServiceContext) 
 	}
 }
 
-func (l *GetProjectDetailsLogic) GetProjectDetails(req *types.ProjectDetailsReq) (resp *types.ProjectDetailsResp, err error) {
-	// todo: add your logic here and delete this line
+// GetProjectDetails validates the request, then loads the project, its sites
+// and its latest reports.
+func (l *GetProjectDetailsLogic) GetProjectDetails(req *types.ProjectDetailsReq) (*types.ProjectDetailsResp, error) {
+	if req.Id < 1 {
+		return nil, errs.Newf(errs.InvalidArgument, "id must be a positive integer, got %d", req.Id)
+	}
+	if req.Reports < minReports || req.Reports > maxReports {
+		return nil, errs.Newf(errs.InvalidArgument, "reports must be between %d and %d, got %d", minReports, maxReports, req.Reports)
+	}
+	return LoadProjectDetails(l.ctx, l.svcCtx, uint64(req.Id), int(req.Reports))
+}
 
-	return
+// LoadProjectDetails issues the three reads concurrently over the shared
+// pool. The first failure cancels the reads still running; the record is
+// assembled only when all three succeeded, so it is never partial.
+func LoadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, reports int) (*types.ProjectDetailsResp, error) {
+	var (
+		project *model.Project
+		sites   []*model.Site
+		latest  []*model.ProjectReport
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(read(gctx, svcCtx, "project", func(ctx context.Context) (err error) {
+		project, err = svcCtx.ProjectModel.FindOne(ctx, id)
+		if errors.Is(err, model.ErrNotFound) {
+			return errs.Newf(errs.NotFound, "project %d does not exist", id)
+		}
+		return err
+	}))
+	g.Go(read(gctx, svcCtx, "institution", func(ctx context.Context) (err error) {
+		sites, err = svcCtx.InstitutionModel.FindAllByProjectID(ctx, id)
+		return err
+	}))
+	g.Go(read(gctx, svcCtx, "project_report", func(ctx context.Context) (err error) {
+		latest, err = svcCtx.ReportModel.FindLatestByProjectID(ctx, id, reports)
+		return err
+	}))
+	if err := g.Wait(); err != nil {
+		return nil, errs.Classify(err)
+	}
+	return toResponse(project, sites, latest), nil
+}
+
+// read wraps one of the fan-out's reads: it turns a panic into an Internal
+// error (errgroup does not recover, and the rest server's recover middleware
+// only guards the handler's own goroutine), and records the read's duration.
+func read(ctx context.Context, svcCtx *svc.ServiceContext, name string, fn func(context.Context) error) func() error {
+	return func() (err error) {
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				err = errs.New(errs.Internal, "", fmt.Errorf("panic in %s read: %v\n%s", name, p, debug.Stack()))
+			}
+			observeRead(ctx, svcCtx, name, time.Since(start), err)
+		}()
+		return fn(ctx)
+	}
 }

@@ -1,0 +1,94 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/zeromicro/go-zero/core/conf"
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads and validates the config file (environment overrides applied)
+// and sets up go-zero's logging, metrics and tracing from it. Every error is
+// one line that names the bad key.
+func Load(path string) (Config, error) {
+	var c Config
+	if err := conf.Load(path, &c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, nameBadValue(path, err))
+	}
+	if err := c.SetUp(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+var quotedValue = regexp.MustCompile(`invalid duration "((?:[^"\\]|\\.)*)"`)
+
+// nameBadValue adds the key to go-zero's duration errors, which quote only
+// the bad value ("time: invalid duration \"banana\""): it finds the keys of
+// the file (or the environment variables) that hold that value.
+func nameBadValue(path string, err error) error {
+	m := quotedValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	bad := m[1]
+	var keys []string
+	if content, readErr := os.ReadFile(path); readErr == nil {
+		var tree map[string]any
+		if yaml.Unmarshal(content, &tree) == nil {
+			keys = findKeys("", tree, bad)
+		}
+	}
+	for _, env := range envKeys(reflect.TypeOf(Config{})) {
+		if os.Getenv(env) == bad {
+			keys = append(keys, env)
+		}
+	}
+	if len(keys) == 0 {
+		return err
+	}
+	sort.Strings(keys)
+	return errors.New(strings.Join(keys, ", ") + ": invalid duration " + m[0][len("invalid duration "):] + " (use e.g. 500ms, 30s, 5m)")
+}
+
+func findKeys(prefix string, v any, want string) []string {
+	var keys []string
+	switch t := v.(type) {
+	case map[string]any:
+		for k, child := range t {
+			name := k
+			if prefix != "" {
+				name = prefix + "." + k
+			}
+			keys = append(keys, findKeys(name, child, want)...)
+		}
+	case string:
+		if t == want {
+			keys = append(keys, prefix)
+		}
+	}
+	return keys
+}
+
+// envKeys lists the env=NAME options of the config's struct tags.
+func envKeys(t reflect.Type) []string {
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		for _, opt := range strings.Split(f.Tag.Get("json"), ",") {
+			if name, ok := strings.CutPrefix(opt, "env="); ok {
+				names = append(names, name)
+			}
+		}
+		if f.Type.Kind() == reflect.Struct {
+			names = append(names, envKeys(f.Type)...)
+		}
+	}
+	return names
+}

@@ -1,0 +1,179 @@
+package logic_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clinicaldata/projectsvc/internal/leakcheck"
+
+	"github.com/clinicaldata/projectsvc/internal/config"
+	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/fakes"
+	"github.com/clinicaldata/projectsvc/internal/logic"
+	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/model"
+)
+
+func TestMain(m *testing.M) {
+	leakcheck.Main(m)
+}
+
+// waitBound bounds every wait in these tests: a broken fan-out fails the
+// test after this long instead of hanging it.
+const waitBound = 5 * time.Second
+
+func newSvc(p *fakes.Projects, i *fakes.Institutions, r *fakes.Reports) *svc.ServiceContext {
+	var c config.Config
+	c.Mysql.SlowThreshold = time.Hour
+	return &svc.ServiceContext{Config: c, ProjectModel: p, InstitutionModel: i, ReportModel: r}
+}
+
+func someProject(id uint64) *model.Project {
+	return &model.Project{Id: id, Code: "CTP-1", Title: "t", Phase: "III", Status: "recruiting",
+		CreatedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), UpdatedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+// barrier returns a function each read calls on entry: it returns only once
+// all n reads have entered, or fails after waitBound. A serial fan-out never
+// gets the second read started while the first waits, so it fails here.
+func barrier(t *testing.T, n int) func(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(n)
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	return func(ctx context.Context) error {
+		wg.Done()
+		select {
+		case <-all:
+			return nil
+		case <-time.After(waitBound):
+			t.Error("the three reads did not all start while one was still running: they do not overlap")
+			return errors.New("no overlap")
+		}
+	}
+}
+
+func TestFanOut_ReadsOverlap(t *testing.T) {
+	enter := barrier(t, 3)
+	s := newSvc(
+		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) {
+			if err := enter(ctx); err != nil {
+				return nil, err
+			}
+			return someProject(id), nil
+		}},
+		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) {
+			return nil, enter(ctx)
+		}},
+		&fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+			return nil, enter(ctx)
+		}},
+	)
+	resp, err := logic.LoadProjectDetails(context.Background(), s, 7, 10)
+	if err != nil {
+		t.Fatalf("LoadProjectDetails: %v", err)
+	}
+	if resp.Project.Id != 7 {
+		t.Fatalf("project id = %d, want 7", resp.Project.Id)
+	}
+}
+
+func TestFanOut_CancelsSiblingsOnFirstError(t *testing.T) {
+	var canceled sync.WaitGroup
+	canceled.Add(2)
+	waitForCancel := func(ctx context.Context) error {
+		defer canceled.Done()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(waitBound):
+			t.Error("a sibling read was not canceled after the first error")
+			return nil
+		}
+	}
+	boom := errors.New("boom")
+	s := newSvc(
+		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) {
+			return nil, boom
+		}},
+		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) {
+			return nil, waitForCancel(ctx)
+		}},
+		&fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+			return nil, waitForCancel(ctx)
+		}},
+	)
+	_, err := logic.LoadProjectDetails(context.Background(), s, 1, 10)
+	canceled.Wait()
+	if !errors.Is(err, boom) {
+		t.Fatalf("error = %v, want the first error (boom), not a sibling's cancellation", err)
+	}
+	if code := errs.Classify(err).Code; code != errs.Internal {
+		t.Fatalf("code = %s, want %s", code, errs.Internal)
+	}
+}
+
+func TestFanOut_PanicBecomesInternalError(t *testing.T) {
+	ok := func() *svc.ServiceContext {
+		return newSvc(
+			&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) { return someProject(id), nil }},
+			&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) { return nil, nil }},
+			&fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) { return nil, nil }},
+		)
+	}
+	s := ok()
+	s.ReportModel = &fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		var m map[string]int
+		m["boom"]++ // nil map write: a real runtime panic
+		return nil, nil
+	}}
+	resp, err := logic.LoadProjectDetails(context.Background(), s, 1, 10)
+	if resp != nil {
+		t.Fatalf("a partial record was returned after a panic: %+v", resp)
+	}
+	if code := errs.Classify(err).Code; code != errs.Internal {
+		t.Fatalf("code = %s (%v), want internal", code, err)
+	}
+	// The process lives and the next load works.
+	if _, err := logic.LoadProjectDetails(context.Background(), ok(), 1, 10); err != nil {
+		t.Fatalf("load after a panic: %v", err)
+	}
+}
+
+func TestFanOut_NotFoundIsTyped(t *testing.T) {
+	s := newSvc(
+		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) { return nil, model.ErrNotFound }},
+		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) { return nil, nil }},
+		&fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) { return nil, nil }},
+	)
+	resp, err := logic.LoadProjectDetails(context.Background(), s, 99, 10)
+	if resp != nil {
+		t.Fatalf("resp = %+v, want nil", resp)
+	}
+	e := errs.Classify(err)
+	if e.Code != errs.NotFound || e.Status() != 404 {
+		t.Fatalf("got %s/%d, want not_found/404", e.Code, e.Status())
+	}
+}
+
+func TestFanOut_PassesLimitAndID(t *testing.T) {
+	var gotID, gotSitesID uint64
+	var gotLimit int
+	s := newSvc(
+		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) { gotID = id; return someProject(id), nil }},
+		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) { gotSitesID = id; return nil, nil }},
+		&fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+			gotLimit = limit
+			return nil, nil
+		}},
+	)
+	if _, err := logic.LoadProjectDetails(context.Background(), s, 42, 3); err != nil {
+		t.Fatal(err)
+	}
+	if gotID != 42 || gotSitesID != 42 || gotLimit != 3 {
+		t.Fatalf("reads got id=%d sites id=%d limit=%d, want 42, 42, 3", gotID, gotSitesID, gotLimit)
+	}
+}

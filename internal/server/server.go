@@ -1,0 +1,84 @@
+// Package server assembles the REST server: the generated routes, the probes,
+// the one error table, and a guard that gives every error response a JSON
+// body and every 503 a Retry-After. project.go and the tests build the
+// server through New, so tests exercise exactly what runs in production.
+package server
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/zeromicro/go-zero/core/proc"
+	"github.com/zeromicro/go-zero/rest"
+	"github.com/zeromicro/go-zero/rest/httpx"
+	"github.com/zeromicro/go-zero/rest/router"
+
+	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/handler"
+	"github.com/clinicaldata/projectsvc/internal/svc"
+)
+
+// readinessPingTimeout bounds the database ping behind /readyz.
+const readinessPingTimeout = time.Second
+
+// Server is the service's REST server and its probes' state.
+type Server struct {
+	*rest.Server
+	svcCtx   *svc.ServiceContext
+	draining atomic.Bool
+}
+
+// New builds the server on svcCtx. It does not start it.
+func New(svcCtx *svc.ServiceContext) (*Server, error) {
+	httpx.SetErrorHandlerCtx(errs.Handle)
+	rs, err := rest.NewServer(svcCtx.Config.RestConf,
+		rest.WithRouter(guardRouter{router.NewRouter()}),
+		rest.WithNotFoundHandler(errorHandler(errs.Newf(errs.NotFound, "no such route; try GET /project/{id}"))),
+		rest.WithNotAllowedHandler(errorHandler(errs.Newf(errs.InvalidArgument, "method not allowed; this API only answers GET"))),
+	)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Server: rs, svcCtx: svcCtx}
+	handler.RegisterHandlers(rs, svcCtx)
+	rs.AddRoutes([]rest.Route{
+		{Method: http.MethodGet, Path: "/healthz", Handler: s.healthz},
+		{Method: http.MethodGet, Path: "/readyz", Handler: s.readyz},
+	})
+	// Readiness turns 503 as soon as shutdown begins: go-zero runs wrap-up
+	// listeners first, then (after Shutdown.WrapUpTime) drains the server.
+	proc.AddWrapUpListener(s.Drain)
+	return s, nil
+}
+
+// Drain marks the server as shutting down: /readyz answers 503 from now on.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// healthz is liveness: 200 while the process serves HTTP.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ok"})
+}
+
+// readyz is readiness: 200 only when the database answers a ping quickly
+// and shutdown has not begun.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		httpx.ErrorCtx(r.Context(), w, errs.Newf(errs.Unavailable, "shutting down"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readinessPingTimeout)
+	defer cancel()
+	if err := s.svcCtx.DB.PingContext(ctx); err != nil {
+		httpx.ErrorCtx(r.Context(), w, errs.New(errs.Unavailable, "the database does not answer", err))
+		return
+	}
+	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ready"})
+}
+
+func errorHandler(e *errs.Error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.ErrorCtx(r.Context(), w, e)
+	})
+}

@@ -1,0 +1,311 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeromicro/go-zero/core/conf"
+	"github.com/zeromicro/go-zero/rest"
+
+	"github.com/clinicaldata/projectsvc/internal/config"
+	"github.com/clinicaldata/projectsvc/internal/fakes"
+	"github.com/clinicaldata/projectsvc/internal/leakcheck"
+	"github.com/clinicaldata/projectsvc/internal/server"
+	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/model"
+)
+
+func TestMain(m *testing.M) {
+	leakcheck.Main(m)
+}
+
+// testConfig is the service's config as loaded from YAML (defaults filled),
+// with the given request timeout.
+func testConfig(t testing.TB, timeout time.Duration) config.Config {
+	t.Helper()
+	var c config.Config
+	yaml := fmt.Sprintf("Name: project-test\nHost: 127.0.0.1\nPort: 1\nTimeout: %d", timeout.Milliseconds()) +
+		"\nLog:\n  Mode: console\n  Level: severe\nMysql:\n  DataSource: 'u:p@tcp(127.0.0.1:1)/db'\n"
+	if err := conf.LoadFromYamlBytes([]byte(yaml), &c); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	if err := c.SetUp(); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	return c
+}
+
+// seeded fakes: project 1 exists with two sites and two reports, project 2
+// exists with none, anything else is missing.
+func seeded() fakeModels {
+	at := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
+	p := &fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) {
+		if id != 1 && id != 2 {
+			return nil, model.ErrNotFound
+		}
+		return &model.Project{Id: id, Code: "CTP-2024-017", Title: "A trial", Phase: "III", Status: "recruiting",
+			Sponsor: "Acme", CreatedAt: at, UpdatedAt: at}, nil
+	}}
+	i := &fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) {
+		if id != 1 {
+			return []*model.Site{}, nil
+		}
+		return []*model.Site{{Id: 7, Code: "INST-7", Name: "Alpha", Role: "lead", JoinedAt: at}}, nil
+	}}
+	r := &fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		if id != 1 {
+			return []*model.ProjectReport{}, nil
+		}
+		return []*model.ProjectReport{{Id: 9001, ProjectId: 1, Title: "DSMB", ReportType: "safety", CreatedAt: at}}, nil
+	}}
+	return fakeModels{p, i, r}
+}
+
+// fakeModels are the three models a ServiceContext needs.
+type fakeModels struct {
+	p *fakes.Projects
+	i *fakes.Institutions
+	r *fakes.Reports
+}
+
+// newTestServer serves the real router, middlewares and error table over
+// fake models.
+func newTestServer(t testing.TB, timeout time.Duration, m fakeModels) *httptest.Server {
+	t.Helper()
+	s := &svc.ServiceContext{Config: testConfig(t, timeout), ProjectModel: m.p, InstitutionModel: m.i, ReportModel: m.r}
+	srv, err := server.New(s)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	sl, err := rest.NewServerless(srv.Server)
+	if err != nil {
+		t.Fatalf("serverless: %v", err)
+	}
+	ts := httptest.NewServer(http.HandlerFunc(sl.Serve))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func get(t testing.TB, url string) response {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// errorBody decodes an error body strictly: exactly code and message.
+func errorBody(t testing.TB, body string) (code, message string) {
+	t.Helper()
+	var e struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		t.Fatalf("error body %q is not {code, message}: %v", body, err)
+	}
+	return e.Code, e.Message
+}
+
+// leaks are the texts that must never reach a client.
+var leaks = []string{"strconv", "sql", "SQL", "goroutine", "panic", "mysql", ".go:", "runtime error"}
+
+func assertNoLeak(t testing.TB, body string) {
+	t.Helper()
+	for _, l := range leaks {
+		if strings.Contains(body, l) {
+			t.Errorf("body %q contains %q", body, l)
+		}
+	}
+}
+
+func TestGetProject_400OnBadInput(t *testing.T) {
+	ts := newTestServer(t, time.Second, fakeModels{}) // never reaches a model
+	for _, tc := range []struct{ name, path, mentions string }{
+		{"get400IDNotANumber", "/project/abc", `"abc"`},
+		{"get400IDNegative", "/project/-1", "positive"},
+		{"get400IDZero", "/project/0", "positive"},
+		{"get400IDFraction", "/project/1.5", `"1.5"`},
+		{"get400IDOverflow", "/project/9223372036854775808", "out of range"},
+		{"get400ReportsZero", "/project/1?reports=0", "reports"},
+		{"get400ReportsTooMany", "/project/1?reports=101", "reports"},
+		{"get400ReportsNotANumber", "/project/1?reports=x", `"x"`},
+		{"get400ReportsNegative", "/project/1?reports=-5", "reports"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := get(t, ts.URL+tc.path)
+			if res.status != http.StatusBadRequest {
+				t.Fatalf("status = %d (%s), want 400", res.status, res.body)
+			}
+			if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type = %q, want JSON", ct)
+			}
+			code, msg := errorBody(t, res.body)
+			if code != "invalid_argument" {
+				t.Errorf("code = %q, want invalid_argument", code)
+			}
+			if !strings.Contains(msg, tc.mentions) {
+				t.Errorf("message %q does not mention %q", msg, tc.mentions)
+			}
+			assertNoLeak(t, res.body)
+		})
+	}
+}
+
+func TestGetProject_200(t *testing.T) {
+	ts := newTestServer(t, time.Second, seeded())
+	res := get(t, ts.URL+"/project/1")
+	if res.status != http.StatusOK {
+		t.Fatalf("status = %d (%s), want 200", res.status, res.body)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(res.body), &got); err != nil {
+		t.Fatal(err)
+	}
+	project := got["project"].(map[string]any)
+	if project["id"] != float64(1) || project["code"] != "CTP-2024-017" || project["created_at"] != "2024-03-01T09:30:00Z" {
+		t.Errorf("project = %v", project)
+	}
+	if v, ok := project["end_date"]; !ok || v != nil {
+		t.Errorf("end_date = %v (present %v), want null", v, ok)
+	}
+	sites := got["institutions"].([]any)
+	if len(sites) != 1 || sites[0].(map[string]any)["joined_at"] != "2024-03-01T09:30:00Z" {
+		t.Errorf("institutions = %v", sites)
+	}
+	if reports := got["reports"].([]any); len(reports) != 1 || reports[0].(map[string]any)["id"] != float64(9001) {
+		t.Errorf("reports = %v", reports)
+	}
+}
+
+func TestGetProject_200EmptyListsAreArrays(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sites []*model.Site
+	}{{"emptySlices", []*model.Site{}}, {"nilSlices", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := seeded()
+			m.i = &fakes.Institutions{Find: func(context.Context, uint64) ([]*model.Site, error) { return tc.sites, nil }}
+			m.r = &fakes.Reports{Find: func(context.Context, uint64, int) ([]*model.ProjectReport, error) { return nil, nil }}
+			ts := newTestServer(t, time.Second, m)
+			res := get(t, ts.URL+"/project/2")
+			if res.status != http.StatusOK {
+				t.Fatalf("status = %d, want 200", res.status)
+			}
+			if !strings.Contains(res.body, `"institutions":[]`) || !strings.Contains(res.body, `"reports":[]`) {
+				t.Fatalf("empty lists are not []: %s", res.body)
+			}
+		})
+	}
+}
+
+func TestGetProject_404WhenMissing(t *testing.T) {
+	ts := newTestServer(t, time.Second, seeded())
+	res := get(t, ts.URL+"/project/404")
+	if res.status != http.StatusNotFound {
+		t.Fatalf("status = %d, want 404", res.status)
+	}
+	code, msg := errorBody(t, res.body)
+	if code != "not_found" || !strings.Contains(msg, "404") {
+		t.Fatalf("body = %s, want not_found naming the id", res.body)
+	}
+}
+
+func TestGetProject_404JSONForUnknownRoute(t *testing.T) {
+	ts := newTestServer(t, time.Second, seeded())
+	res := get(t, ts.URL+"/projects")
+	if code, _ := errorBody(t, res.body); res.status != http.StatusNotFound || code != "not_found" {
+		t.Fatalf("got %d %s, want 404 not_found", res.status, res.body)
+	}
+}
+
+func TestGetProject_500OnPanicAndServiceLives(t *testing.T) {
+	m := seeded()
+	m.r = &fakes.Reports{Find: func(context.Context, uint64, int) ([]*model.ProjectReport, error) {
+		panic("injected: report read exploded")
+	}}
+	ts := newTestServer(t, time.Second, m)
+	res := get(t, ts.URL+"/project/1")
+	if res.status != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500", res.status)
+	}
+	if code, _ := errorBody(t, res.body); code != "internal" {
+		t.Fatalf("code = %s, want internal", code)
+	}
+	assertNoLeak(t, res.body)
+	if strings.Contains(res.body, "exploded") {
+		t.Fatalf("panic text reached the client: %s", res.body)
+	}
+	// The process is alive and serves: a route not touching the panicking read.
+	if res := get(t, ts.URL+"/project/abc"); res.status != http.StatusBadRequest {
+		t.Fatalf("after a panic, status = %d, want 400", res.status)
+	}
+}
+
+func TestGetProject_504AtTheDeadline(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	block := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	ts := newTestServer(t, timeout, fakeModels{
+		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) { return nil, block(ctx) }},
+		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) { return nil, block(ctx) }},
+		&fakes.Reports{Find: func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) { return nil, block(ctx) }},
+	})
+	start := time.Now()
+	res := get(t, ts.URL+"/project/1")
+	elapsed := time.Since(start)
+	if res.status != http.StatusGatewayTimeout {
+		t.Fatalf("status = %d (%s), want 504", res.status, res.body)
+	}
+	if code, _ := errorBody(t, res.body); code != "timeout" {
+		t.Fatalf("code = %s, want timeout", code)
+	}
+	if elapsed < timeout || elapsed > 4*timeout {
+		t.Fatalf("answered after %s, want between the timeout (%s) and 4x it", elapsed, timeout)
+	}
+}
+
+func TestGetProject_503CarriesRetryAfterAndJSON(t *testing.T) {
+	refused := func(ctx context.Context) error {
+		// A closed port: the driver would return this *net.OpError.
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", "127.0.0.1:1")
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	ts := newTestServer(t, time.Second, fakeModels{
+		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) { return nil, refused(ctx) }},
+		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) { return nil, nil }},
+		&fakes.Reports{Find: func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) { return nil, nil }},
+	})
+	res := get(t, ts.URL+"/project/1")
+	if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") == "" {
+		t.Fatalf("got %d Retry-After=%q, want 503 with Retry-After", res.status, res.header.Get("Retry-After"))
+	}
+	if code, _ := errorBody(t, res.body); code != "unavailable" {
+		t.Fatalf("code = %s, want unavailable", code)
+	}
+	assertNoLeak(t, res.body)
+}
