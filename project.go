@@ -4,8 +4,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
+	_ "time/tzdata" // the image has no zoneinfo; time zones still resolve
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/zeromicro/go-zero/core/logx"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
@@ -22,12 +26,20 @@ var (
 var (
 	configFile  = flag.String("f", "etc/project-api.yaml", "the config file")
 	showVersion = flag.Bool("version", false, "print the version and exit")
+	healthcheck = flag.Bool("healthcheck", false, "probe the running service's /healthz on the configured port (for Docker HEALTHCHECK in a shell-less image) and exit 0 if healthy")
 )
 
 func main() {
 	flag.Parse()
 	if *showVersion {
 		fmt.Printf("project %s (commit %s)\n", version, commit)
+		return
+	}
+	if *healthcheck {
+		if err := probe(*configFile, "/healthz"); err != nil {
+			fmt.Fprintln(os.Stderr, "unhealthy:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := run(); err != nil {
@@ -44,6 +56,9 @@ func run() error {
 
 	svcCtx, err := svc.NewServiceContext(c)
 	if err != nil {
+		return err
+	}
+	if err := svcCtx.RegisterPoolMetrics(prometheus.DefaultRegisterer, "project"); err != nil {
 		return err
 	}
 	srv, err := server.New(svcCtx)
@@ -63,5 +78,23 @@ func run() error {
 	}
 	logx.Info("database pool closed; bye")
 	logx.Close()
+	return nil
+}
+
+// probe asks the local service for path on the port of the config file.
+func probe(configFile, path string) error {
+	c, err := config.Load(configFile)
+	if err != nil {
+		return err
+	}
+	client := http.Client{Timeout: 2 * time.Second}
+	res, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", c.Port, path))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %d", path, res.StatusCode)
+	}
 	return nil
 }

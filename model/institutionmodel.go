@@ -27,6 +27,7 @@ type (
 
 	customInstitutionModel struct {
 		*defaultInstitutionModel
+		sitesQuery string
 	}
 
 	// Site is an institution as it takes part in one project.
@@ -46,22 +47,22 @@ type (
 
 // NewInstitutionModel returns a model for the database table.
 func NewInstitutionModel(conn sqlx.SqlConn) InstitutionModel {
-	return &customInstitutionModel{
-		defaultInstitutionModel: newInstitutionModel(conn),
-	}
+	m := &customInstitutionModel{defaultInstitutionModel: newInstitutionModel(conn)}
+	// project_institution's unique key starts with project_id: the lookup is
+	// an index range, joined to institution by primary key.
+	m.sitesQuery = fmt.Sprintf("select %s from `project_institution` pi join %s i on i.`id` = pi.`institution_id` "+
+		"where pi.`project_id` = ? order by i.`name`, i.`id`", siteRows, m.table)
+	return m
 }
 
 func (m *customInstitutionModel) withSession(session sqlx.Session) InstitutionModel {
 	return NewInstitutionModel(sqlx.NewSqlConnFromSession(session))
 }
 
-// FindAllByProjectID joins project_institution (its unique key starts with
-// project_id, so the lookup is an index range) to the institutions.
+// FindAllByProjectID returns the sites of a project by institution name, then id.
 func (m *customInstitutionModel) FindAllByProjectID(ctx context.Context, projectID uint64) ([]*Site, error) {
-	query := fmt.Sprintf("select %s from `project_institution` pi join %s i on i.`id` = pi.`institution_id` "+
-		"where pi.`project_id` = ? order by i.`name`, i.`id`", siteRows, m.table)
 	resp := make([]*Site, 0)
-	if err := m.conn.QueryRowsCtx(ctx, &resp, query, projectID); err != nil {
+	if err := m.conn.QueryRowsCtx(ctx, &resp, m.sitesQuery, projectID); err != nil {
 		return nil, fmt.Errorf("institution: find by project %d: %w", projectID, err)
 	}
 	return resp, nil

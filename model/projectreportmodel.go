@@ -22,27 +22,28 @@ type (
 
 	customProjectReportModel struct {
 		*defaultProjectReportModel
+		latestQuery string
 	}
 )
 
 // NewProjectReportModel returns a model for the database table.
 func NewProjectReportModel(conn sqlx.SqlConn) ProjectReportModel {
-	return &customProjectReportModel{
-		defaultProjectReportModel: newProjectReportModel(conn),
-	}
+	m := &customProjectReportModel{defaultProjectReportModel: newProjectReportModel(conn)}
+	// idx_project_report_latest serves this as an index range read backwards:
+	// no filesort, and the scan stops after limit rows.
+	m.latestQuery = fmt.Sprintf("select %s from %s where `project_id` = ? order by `created_at` desc, `id` desc limit ?",
+		projectReportRows, m.table)
+	return m
 }
 
 func (m *customProjectReportModel) withSession(session sqlx.Session) ProjectReportModel {
 	return NewProjectReportModel(sqlx.NewSqlConnFromSession(session))
 }
 
-// FindLatestByProjectID reads idx_project_report_latest backwards: an index
-// range on project_id, no filesort, stopping after limit rows.
+// FindLatestByProjectID returns the latest reports of a project, newest first.
 func (m *customProjectReportModel) FindLatestByProjectID(ctx context.Context, projectID uint64, limit int) ([]*ProjectReport, error) {
-	query := fmt.Sprintf("select %s from %s where `project_id` = ? order by `created_at` desc, `id` desc limit ?",
-		projectReportRows, m.table)
 	resp := make([]*ProjectReport, 0, limit)
-	if err := m.conn.QueryRowsCtx(ctx, &resp, query, projectID, limit); err != nil {
+	if err := m.conn.QueryRowsCtx(ctx, &resp, m.latestQuery, projectID, limit); err != nil {
 		return nil, fmt.Errorf("project_report: latest %d of project %d: %w", limit, projectID, err)
 	}
 	return resp, nil

@@ -15,6 +15,9 @@ import (
 type Config struct {
 	rest.RestConf
 	Mysql MysqlConf
+	// Coalesce lets concurrent identical requests share one in-flight load
+	// (no caching: nothing outlives the load).
+	Coalesce bool `json:",default=true"`
 }
 
 // MysqlConf is the one connection pool every model shares. The keys carry
@@ -32,6 +35,10 @@ type MysqlConf struct {
 	ConnMaxLifetime time.Duration `json:",default=30m,env=MYSQL_CONN_MAX_LIFETIME"`
 	// ConnMaxIdleTime closes connections idle longer than this.
 	ConnMaxIdleTime time.Duration `json:",default=5m,env=MYSQL_CONN_MAX_IDLE_TIME"`
+	// ServerSideDeadline passes each read's remaining request deadline to the
+	// server (MySQL MAX_EXECUTION_TIME / MariaDB max_statement_time), so an
+	// abandoned statement stops on the server too, not only in the client.
+	ServerSideDeadline bool `json:",default=true"`
 	// SlowThreshold: a read slower than this is logged (model and duration only).
 	SlowThreshold time.Duration `json:",default=500ms"`
 }

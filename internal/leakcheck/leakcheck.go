@@ -5,6 +5,8 @@
 package leakcheck
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -31,4 +33,18 @@ func Check(t testing.TB, extra ...goleak.Option) {
 	if err := goleak.Find(append(append([]goleak.Option{}, Ignored...), extra...)...); err != nil {
 		t.Error(err)
 	}
+}
+
+// After checks for leaked goroutines once a test binary's tests have run with
+// exit code code (use it when TestMain needs its own setup and teardown); it
+// returns the code to exit with, non-zero if anything leaked.
+func After(code int, extra ...goleak.Option) int {
+	if code != 0 {
+		return code
+	}
+	if err := goleak.Find(append(append([]goleak.Option{}, Ignored...), extra...)...); err != nil {
+		fmt.Fprintln(os.Stderr, "leakcheck:", err)
+		return 1
+	}
+	return 0
 }

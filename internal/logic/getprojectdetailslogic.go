@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/zeromicro/go-zero/core/logx"
@@ -49,7 +50,38 @@ func (l *GetProjectDetailsLogic) GetProjectDetails(req *types.ProjectDetailsReq)
 	if req.Reports < minReports || req.Reports > maxReports {
 		return nil, errs.Newf(errs.InvalidArgument, "reports must be between %d and %d, got %d", minReports, maxReports, req.Reports)
 	}
-	return LoadProjectDetails(l.ctx, l.svcCtx, uint64(req.Id), int(req.Reports))
+	id, reports := uint64(req.Id), int(req.Reports)
+	if l.svcCtx.Flights == nil {
+		return LoadProjectDetails(l.ctx, l.svcCtx, id, reports)
+	}
+	return coalesced(l.ctx, l.svcCtx, id, reports)
+}
+
+// coalesced joins an identical load already in flight instead of issuing
+// its own (go-zero's SingleFlight): a hot project costs the database one
+// fan-out per round trip, not one per client. A result is never older than
+// a load that was already running when the request arrived; nothing is
+// cached after the load ends. If the load this request joined was cut short
+// by its leader's cancellation or deadline while this request still has
+// time, this request loads again rather than inherit someone else's failure.
+func coalesced(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, reports int) (*types.ProjectDetailsResp, error) {
+	key := strconv.FormatUint(id, 10) + "/" + strconv.Itoa(reports)
+	for {
+		v, err := svcCtx.Flights.Do(key, func() (any, error) {
+			return LoadProjectDetails(ctx, svcCtx, id, reports)
+		})
+		if err == nil {
+			return v.(*types.ProjectDetailsResp), nil
+		}
+		if ctx.Err() == nil && isContextError(err) {
+			continue // the leader gave up; this request has not
+		}
+		return nil, err
+	}
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // LoadProjectDetails issues the three reads concurrently over the shared
@@ -63,10 +95,7 @@ func LoadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(read(gctx, svcCtx, "project", func(ctx context.Context) (err error) {
-		project, err = svcCtx.ProjectModel.FindOne(ctx, id)
-		if errors.Is(err, model.ErrNotFound) {
-			return errs.Newf(errs.NotFound, "project %d does not exist", id)
-		}
+		project, err = findProject(ctx, svcCtx, id)
 		return err
 	}))
 	g.Go(read(gctx, svcCtx, "institution", func(ctx context.Context) (err error) {
@@ -81,6 +110,16 @@ func LoadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint
 		return nil, errs.Classify(err)
 	}
 	return toResponse(project, sites, latest), nil
+}
+
+// findProject reads the project row; a missing project is NotFound (404),
+// never a nil record.
+func findProject(ctx context.Context, svcCtx *svc.ServiceContext, id uint64) (*model.Project, error) {
+	project, err := svcCtx.ProjectModel.FindOne(ctx, id)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, errs.Newf(errs.NotFound, "project %d does not exist", id)
+	}
+	return project, err
 }
 
 // read wraps one of the fan-out's reads: it turns a panic into an Internal

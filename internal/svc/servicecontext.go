@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/zeromicro/go-zero/core/stores/sqlx"
+	"github.com/zeromicro/go-zero/core/syncx"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/model"
@@ -20,6 +23,9 @@ type ServiceContext struct {
 	Config config.Config
 	// DB is the one pool of the process; Close closes it.
 	DB *sql.DB
+
+	// Flights coalesces identical in-flight loads; nil when Coalesce is off.
+	Flights syncx.SingleFlight
 
 	ProjectModel     model.ProjectModel
 	InstitutionModel model.InstitutionModel
@@ -47,10 +53,18 @@ func NewServiceContext(c config.Config) (*ServiceContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn := sqlx.NewSqlConnFromDB(db)
+	var conn sqlx.SqlConn = sqlx.NewSqlConnFromDB(db)
+	if c.Mysql.ServerSideDeadline {
+		conn = newDeadlineConn(conn, db)
+	}
+	var flights syncx.SingleFlight
+	if c.Coalesce {
+		flights = syncx.NewSingleFlight()
+	}
 	return &ServiceContext{
 		Config:           c,
 		DB:               db,
+		Flights:          flights,
 		ProjectModel:     model.NewProjectModel(conn),
 		InstitutionModel: model.NewInstitutionModel(conn),
 		ReportModel:      model.NewProjectReportModel(conn),
@@ -114,4 +128,11 @@ func DriverConfig(dsn string) (*mysql.Config, error) {
 		cfg.InterpolateParams = true
 	}
 	return cfg, nil
+}
+
+// RegisterPoolMetrics exports the pool's sql.DBStats (open, in use, idle,
+// waits, closes by reason) as go_sql_* metrics labelled db_name=name.
+// go-zero's own pool gauges only cover pools it opens itself.
+func (s *ServiceContext) RegisterPoolMetrics(reg prometheus.Registerer, name string) error {
+	return reg.Register(collectors.NewDBStatsCollector(s.DB, name))
 }
