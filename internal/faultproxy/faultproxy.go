@@ -36,17 +36,12 @@ func Start(upstream string) (*Proxy, error) {
 // Addr is the proxy's listen address (host:port) to dial instead of upstream.
 func (p *Proxy) Addr() string { return p.proxy.Listen }
 
-// SetUpstream points the proxy at a new upstream (e.g. a restarted server
-// on a new port); new connections go there.
-func (p *Proxy) SetUpstream(upstream string) error {
-	in := *p.proxy
-	in.Upstream = upstream
-	in.Enabled = true
-	return p.proxy.Update(&in)
+// Close removes the toxics (so their pipes drain), stops the proxy and
+// drops its connections.
+func (p *Proxy) Close() {
+	p.Reset()
+	p.proxy.Stop()
 }
-
-// Close stops the proxy and drops its connections.
-func (p *Proxy) Close() { p.proxy.Stop() }
 
 // Cut drops every connection and refuses new ones: the database is gone.
 func (p *Proxy) Cut() { p.proxy.Stop() }

@@ -1,0 +1,377 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/clinicaldata/projectsvc/internal/dbtest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the service once per test binary, as `make build` does.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "projectsvc-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "project")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/clinicaldata/projectsvc").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// process is the service running as a real OS process.
+type process struct {
+	cmd     *exec.Cmd
+	URL     string
+	DevURL  string
+	mu      sync.Mutex
+	logs    bytes.Buffer
+	exited  chan struct{}
+	exitErr error
+}
+
+// Logs is everything the process wrote so far (stdout and stderr).
+func (p *process) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+type lockedWriter struct{ p *process }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.logs.Write(b)
+}
+
+// startProcess runs the built service with a config whose extra YAML is
+// appended, the DSN given by MYSQL_DSN, and waits until /healthz answers.
+func startProcess(t *testing.T, dsn string, extraYAML string) *process {
+	t.Helper()
+	port, devPort := freePort(t), freePort(t)
+	cfg := fmt.Sprintf("Name: project-api\nHost: 127.0.0.1\nPort: %d\nLog:\n  Encoding: json\n  Level: info\n"+
+		"DevServer:\n  Enabled: true\n  Host: 127.0.0.1\n  Port: %d\n  EnableMetrics: true\n%s", port, devPort, extraYAML)
+	file := filepath.Join(t.TempDir(), "project-api.yaml")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{
+		URL:    fmt.Sprintf("http://127.0.0.1:%d", port),
+		DevURL: fmt.Sprintf("http://127.0.0.1:%d", devPort),
+		exited: make(chan struct{}),
+	}
+	p.cmd = exec.Command(binary(t), "-f", file)
+	p.cmd.Env = append(os.Environ(), "MYSQL_DSN="+dsn)
+	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("service logs:\n%s", p.Logs())
+		}
+	})
+	if !eventually(15*time.Second, func() bool {
+		res, err := http.Get(p.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("the service did not become live; logs:\n%s", p.Logs())
+	}
+	return p
+}
+
+// proxiedDSN is dsn with its address replaced by the proxy's.
+func proxiedDSN(t *testing.T, dsn, addr string) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Addr = addr
+	return cfg.FormatDSN()
+}
+
+// logLines returns the JSON log lines' "content" fields in order.
+func logIndex(logs, needle string) int {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for i := 0; sc.Scan(); i++ {
+		if strings.Contains(sc.Text(), needle) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestProcess_SIGTERMDrainsInFlightThenClosesPool: SIGTERM while a slow
+// request is in flight. Readiness turns 503 first, the request still gets
+// its 200, the process exits 0, and the pool is closed only after the HTTP
+// server drained.
+func TestProcess_SIGTERMDrainsInFlightThenClosesPool(t *testing.T) {
+	t.Parallel()
+	const readLatency = 1500 * time.Millisecond
+	p := proxied(t)
+	proc := startProcess(t, proxiedDSN(t, dbtest.NewDatabase(t, "sql/seed.sql"), p.Addr()),
+		"Timeout: 10000\nShutdown:\n  WrapUpTime: 500ms\n  WaitTime: 15s\n")
+	if res := get(t, proc.URL+"/project/1"); res.Status != http.StatusOK {
+		t.Fatalf("warm-up: %d %s", res.Status, res.Body)
+	}
+	if err := p.Latency(readLatency); err != nil {
+		t.Fatal(err)
+	}
+	inflight := make(chan response, 1)
+	go func() {
+		res, err := http.Get(proc.URL + "/project/1")
+		if err != nil {
+			inflight <- response{Status: -1, Body: err.Error()}
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		inflight <- response{Status: res.StatusCode, Body: string(b)}
+	}()
+	time.Sleep(300 * time.Millisecond) // the request is now waiting on the database
+	signaled := time.Now()
+	if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// During wrap-up, readiness already says 503 while the server still serves.
+	if !eventually(400*time.Millisecond, func() bool {
+		res, err := http.Get(proc.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	}) {
+		t.Error("readiness did not turn 503 after SIGTERM")
+	}
+	res := <-inflight
+	if res.Status != http.StatusOK {
+		t.Fatalf("in-flight request: %d %s, want 200", res.Status, res.Body)
+	}
+	select {
+	case <-proc.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the process did not exit within its shutdown wait")
+	}
+	if proc.exitErr != nil {
+		t.Fatalf("exit: %v, want status 0", proc.exitErr)
+	}
+	t.Logf("exited %s after SIGTERM", time.Since(signaled))
+	// After the drain, new connections are refused (no 5xx from a half-closed pool).
+	if res, err := http.Get(proc.URL + "/project/1"); err == nil {
+		res.Body.Close()
+		t.Fatalf("after exit a request got %d, want connection refused", res.StatusCode)
+	}
+	logs := proc.Logs()
+	access := strings.LastIndex(logs, "GET /project/1")
+	drained := strings.Index(logs, "http server drained; closing the database pool")
+	closed := strings.Index(logs, "database pool closed")
+	if access < 0 || drained < 0 || closed < 0 || !(access < drained && drained < closed) {
+		t.Fatalf("want access log < drained < pool closed, got %d, %d, %d", access, drained, closed)
+	}
+}
+
+// TestProcess_NoSecretsOrArgumentsInLogs: the DSN's password and the
+// queries' arguments never reach the logs, even when the database fails.
+func TestProcess_NoSecretsOrArgumentsInLogs(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.NewDatabase(t, "sql/seed.sql") // as root
+	const password = "S3cret-Pw-4f9e2"
+	root, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := root.DBName
+	conn := openRoot(t, dsn)
+	user := "u" + strings.TrimPrefix(db, "dbtest_") // unique per test database
+	for _, q := range []string{
+		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, password),
+		fmt.Sprintf("GRANT SELECT ON `%s`.* TO '%s'@'%%'", db, user),
+	} {
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := proxied(t)
+	cfg := *root
+	cfg.User, cfg.Passwd, cfg.Addr, cfg.MultiStatements = user, password, p.Addr(), false
+	proc := startProcess(t, cfg.FormatDSN(), "Timeout: 1000\n")
+	const marker = "424242"
+	for _, path := range []string{"/project/1", "/project/" + marker, "/readyz"} {
+		get(t, proc.URL+path)
+	}
+	p.Cut() // database gone: error paths log too
+	for _, path := range []string{"/project/" + marker, "/readyz"} {
+		if res := get(t, proc.URL+path); res.Status != http.StatusServiceUnavailable {
+			t.Errorf("%s with the database gone: %d, want 503", path, res.Status)
+		}
+	}
+	logs := proc.Logs()
+	if strings.Contains(logs, password) {
+		t.Fatal("the DSN password appears in the logs")
+	}
+	if strings.Contains(logs, "select ") || strings.Contains(logs, "SELECT ") {
+		t.Fatal("an SQL statement appears in the logs")
+	}
+	if logIndex(logs, "GET /project/"+marker) < 0 {
+		t.Fatal("no access log line for the request")
+	}
+}
+
+// TestProcess_MetricsExposePoolGaugesThatMove: the DevServer's /metrics has
+// the pool's DBStats and the fan-out's read histogram, and they move under load.
+func TestProcess_MetricsExposePoolGaugesThatMove(t *testing.T) {
+	t.Parallel()
+	proc := startProcess(t, dbtest.NewDatabase(t, "sql/seed.sql"), "")
+	metric := func(name string) float64 {
+		res := get(t, proc.DevURL+"/metrics")
+		for _, line := range strings.Split(res.Body, "\n") {
+			if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
+				var v float64
+				fields := strings.Fields(line)
+				fmt.Sscan(fields[len(fields)-1], &v)
+				return v
+			}
+		}
+		t.Fatalf("metric %s not exposed", name)
+		return 0
+	}
+	before := metric(`go_sql_open_connections{db_name="project"}`)
+	// 80 distinct requests (reports=1..80), so none is coalesced with another.
+	var wg sync.WaitGroup
+	for c := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range 10 {
+				get(t, fmt.Sprintf("%s/project/1?reports=%d", proc.URL, c*10+r+1))
+			}
+		}()
+	}
+	wg.Wait()
+	after := metric(`go_sql_open_connections{db_name="project"}`)
+	if after <= before {
+		t.Fatalf("go_sql_open_connections %v -> %v under load, want it to grow", before, after)
+	}
+	if n := metric(`project_read_duration_ms_count{model="project"}`); n < 80 {
+		t.Fatalf("project_read_duration_ms_count{model=project} = %v after 80 requests", n)
+	}
+	for _, name := range []string{"go_sql_in_use_connections", "go_sql_idle_connections", "go_sql_wait_count_total",
+		"go_sql_wait_duration_seconds_total", "go_sql_max_lifetime_closed_total", "http_server_requests_duration_ms_count"} {
+		metric(name)
+	}
+}
+
+// TestProcess_ReadinessFollowsTheDatabase: /readyz is 503 while the database
+// is unreachable and 200 again once it is back, without a restart; /healthz
+// stays 200 throughout.
+func TestProcess_ReadinessFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
+	p := proxied(t)
+	proc := startProcess(t, proxiedDSN(t, dbtest.NewDatabase(t, "sql/seed.sql"), p.Addr()), "")
+	status := func(path string) int { return get(t, proc.URL+path).Status }
+	if s := status("/readyz"); s != http.StatusOK {
+		t.Fatalf("readyz with the database up: %d", s)
+	}
+	p.Cut()
+	if !eventually(5*time.Second, func() bool { return status("/readyz") == http.StatusServiceUnavailable }) {
+		t.Fatal("readyz did not turn 503 with the database gone")
+	}
+	if s := status("/healthz"); s != http.StatusOK {
+		t.Fatalf("healthz with the database gone: %d, want 200 (the process is alive)", s)
+	}
+	if err := p.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(5*time.Second, func() bool { return status("/readyz") == http.StatusOK }) {
+		t.Fatal("readyz did not return to 200 with the database back")
+	}
+}
+
+// TestProcess_BadConfigFailsWithOneLine: invalid values stop the process at
+// start with one line naming the key, never a panic trace.
+func TestProcess_BadConfigFailsWithOneLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, yaml, env, mentions string }{
+		{"negativePool", "Mysql:\n  MaxOpenConns: -1\n", "", "Mysql.MaxOpenConns"},
+		{"idleAboveOpen", "Mysql:\n  MaxOpenConns: 4\n  MaxIdleConns: 8\n", "", "Mysql.MaxIdleConns"},
+		{"badDuration", "Mysql:\n  ConnMaxLifetime: soon\n", "", "Mysql.ConnMaxLifetime"},
+		{"badDurationEnv", "", "MYSQL_CONN_MAX_IDLE_TIME=later", "MYSQL_CONN_MAX_IDLE_TIME"},
+		{"emptyDSN", "", "MYSQL_DSN=", "Mysql.DataSource"},
+		{"badDSN", "", "MYSQL_DSN=root:Pw-Hidden@tcp(127.0.0.1", "Mysql.DataSource"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(file, []byte("Name: x\nPort: 1\n"+tc.yaml), 0o600)
+			cmd := exec.Command(binary(t), "-f", file)
+			cmd.Env = append(os.Environ(), "MYSQL_DSN=u:p@tcp(127.0.0.1:1)/db")
+			if tc.env != "" {
+				cmd.Env = append(cmd.Env, tc.env)
+			}
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("started with a bad config; output %s", out)
+			}
+			text := strings.TrimSpace(string(out))
+			if strings.Count(text, "\n") != 0 || !strings.Contains(text, tc.mentions) {
+				t.Fatalf("want one line naming %s, got:\n%s", tc.mentions, text)
+			}
+			if strings.Contains(text, "Pw-Hidden") || strings.Contains(text, "goroutine") {
+				t.Fatalf("the error leaks a password or a trace: %s", text)
+			}
+		})
+	}
+}

@@ -1,0 +1,116 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/zeromicro/go-zero/core/stores/sqlx"
+
+	"github.com/clinicaldata/projectsvc/internal/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(leakcheck.After(dbtest.Main(m)))
+}
+
+func openDB(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestFindLatestByProjectID_IndexRangeWithoutFilesort checks the plan of the
+// finder's own query on a table with enough rows (40 projects x 50 reports)
+// that the optimizer has a real choice.
+func TestFindLatestByProjectID_IndexRangeWithoutFilesort(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, dbtest.NewDatabase(t))
+	var values []string
+	for p := 1; p <= 40; p++ {
+		for r := 1; r <= 50; r++ {
+			values = append(values, fmt.Sprintf("(%d,'r','safety','2024-01-01 00:00:00' + INTERVAL %d HOUR)", p, r*7%50))
+		}
+	}
+	if _, err := db.Exec("insert into project_report (project_id,title,report_type,created_at) values " + strings.Join(values, ",")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("analyze table project_report"); err != nil {
+		t.Fatal(err)
+	}
+	m := NewProjectReportModel(sqlx.NewSqlConnFromDB(db)).(*customProjectReportModel)
+
+	rows, err := db.Query("explain "+m.latestQuery, 7, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var plans []map[string]string
+	for rows.Next() {
+		raw := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		plan := map[string]string{}
+		for i, c := range cols {
+			plan[c] = raw[i].String
+		}
+		plans = append(plans, plan)
+	}
+	if len(plans) != 1 {
+		t.Fatalf("EXPLAIN gave %d rows, want 1: %v", len(plans), plans)
+	}
+	p := plans[0]
+	if p["key"] != "idx_project_report_latest" {
+		t.Errorf("key = %q, want idx_project_report_latest (plan %v)", p["key"], p)
+	}
+	if p["type"] != "ref" && p["type"] != "range" {
+		t.Errorf("access type = %q, want an index ref/range (plan %v)", p["type"], p)
+	}
+	if strings.Contains(strings.ToLower(p["Extra"]), "filesort") {
+		t.Errorf("Extra = %q: the query sorts instead of reading the index in order", p["Extra"])
+	}
+
+	// And it returns what it promises: newest first, at most limit.
+	got, err := m.FindLatestByProjectID(context.Background(), 7, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 {
+		t.Fatalf("got %d reports, want 10", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		prev, cur := got[i-1], got[i]
+		if cur.CreatedAt.After(prev.CreatedAt) || (cur.CreatedAt.Equal(prev.CreatedAt) && cur.Id > prev.Id) {
+			t.Fatalf("report %d (%s) after report %d (%s): not newest first", cur.Id, cur.CreatedAt, prev.Id, prev.CreatedAt)
+		}
+		if cur.ProjectId != 7 {
+			t.Fatalf("report of project %d in project 7's list", cur.ProjectId)
+		}
+	}
+}
+
+func TestFindAllByProjectID_EmptyIsNotNil(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, dbtest.NewDatabase(t))
+	got, err := NewInstitutionModel(sqlx.NewSqlConnFromDB(db)).FindAllByProjectID(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || len(got) != 0 {
+		t.Fatalf("got %#v, want an empty, non-nil slice", got)
+	}
+}
