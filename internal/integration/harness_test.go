@@ -40,6 +40,8 @@ type options struct {
 	// through, when set, routes the pool through this fault proxy.
 	through *faultproxy.Proxy
 	maxOpen int
+	// serverSideOff disables Mysql.ServerSideDeadline.
+	serverSideOff bool
 }
 
 // startService runs the real server (server.New over a real pool) on a
@@ -62,8 +64,8 @@ func startService(t testing.TB, dsn string, o options) *service {
 	}
 	var c config.Config
 	yaml := fmt.Sprintf("Name: project-it\nHost: 127.0.0.1\nPort: 1\nTimeout: %d\n"+
-		"Log:\n  Mode: console\n  Level: severe\nMysql:\n  DataSource: %q\n  MaxOpenConns: %d\n  MaxIdleConns: %d\n",
-		o.timeout.Milliseconds(), dsn, o.maxOpen, o.maxOpen)
+		"Log:\n  Mode: console\n  Level: severe\nMysql:\n  DataSource: %q\n  MaxOpenConns: %d\n  MaxIdleConns: %d\n  ServerSideDeadline: %v\n",
+		o.timeout.Milliseconds(), dsn, o.maxOpen, o.maxOpen, !o.serverSideOff)
 	if err := conf.LoadFromYamlBytes([]byte(yaml), &c); err != nil {
 		t.Fatalf("config: %v", err)
 	}
