@@ -375,3 +375,84 @@ func TestProcess_BadConfigFailsWithOneLine(t *testing.T) {
 		})
 	}
 }
+
+// TestProcess_SIGTERMUnderLoad: clients keep requesting while the process
+// gets SIGTERM. Every request the server accepted completes with 200; after
+// the drain clients are refused at connect time, never answered 5xx.
+func TestProcess_SIGTERMUnderLoad(t *testing.T) {
+	t.Parallel()
+	p := proxied(t)
+	proc := startProcess(t, proxiedDSN(t, dbtest.NewDatabase(t, "sql/seed.sql"), p.Addr()),
+		"Timeout: 5000\nShutdown:\n  WrapUpTime: 300ms\n  WaitTime: 10s\n")
+	if err := p.Latency(50 * time.Millisecond); err != nil { // requests overlap the signal
+		t.Fatal(err)
+	}
+	const clients = 8
+	var (
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		refused  int
+		broken   []string
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// One connection per request: a request is either accepted and
+			// answered, or refused at connect — no keep-alive ambiguity.
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := client.Get(proc.URL + "/project/1")
+				mu.Lock()
+				switch {
+				case err == nil:
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					statuses[res.StatusCode]++
+				case strings.Contains(err.Error(), "connection refused"):
+					refused++
+				default:
+					broken = append(broken, err.Error())
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-proc.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within the shutdown wait")
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("under load through SIGTERM: statuses %v, refused after exit %d, broken %d", statuses, refused, len(broken))
+	if proc.exitErr != nil {
+		t.Fatalf("exit: %v", proc.exitErr)
+	}
+	for status, n := range statuses {
+		if status != http.StatusOK {
+			t.Errorf("%d responses with status %d, want only 200", n, status)
+		}
+	}
+	if len(broken) > 0 {
+		t.Errorf("%d accepted requests broke instead of completing, e.g. %s", len(broken), broken[0])
+	}
+	if statuses[http.StatusOK] == 0 || refused == 0 {
+		t.Fatalf("the load did not span the shutdown (200s %d, refused %d)", statuses[http.StatusOK], refused)
+	}
+}
