@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/zeromicro/go-zero/core/logx"
+	"github.com/zeromicro/go-zero/core/trace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clinicaldata/projectsvc/internal/errs"
@@ -124,15 +128,23 @@ func findProject(ctx context.Context, svcCtx *svc.ServiceContext, id uint64) (*m
 
 // read wraps one of the fan-out's reads: it turns a panic into an Internal
 // error (errgroup does not recover, and the rest server's recover middleware
-// only guards the handler's own goroutine), and records the read's duration.
+// only guards the handler's own goroutine), records the read's duration, and
+// traces it as a child span of the request ("read <model>"; go-zero's sql
+// spans nest under it).
 func read(ctx context.Context, svcCtx *svc.ServiceContext, name string, fn func(context.Context) error) func() error {
 	return func() (err error) {
+		ctx, span := trace.TracerFromContext(ctx).Start(ctx, "read "+name,
+			oteltrace.WithAttributes(attribute.String("db.model", name)))
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
 				err = errs.New(errs.Internal, "", fmt.Errorf("panic in %s read: %v\n%s", name, p, debug.Stack()))
 			}
 			observeRead(ctx, svcCtx, name, time.Since(start), err)
+			if err != nil {
+				span.SetStatus(codes.Error, string(errs.Classify(err).Code))
+			}
+			span.End()
 		}()
 		return fn(ctx)
 	}
