@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/zeromicro/go-zero/core/breaker"
@@ -195,4 +196,18 @@ func InvalidRequest(err error) *Error {
 		return New(InvalidArgument, fmt.Sprintf("%q is not a whole number", value), err)
 	}
 	return New(InvalidArgument, "the request's path or query parameters are malformed", err)
+}
+
+// FailsFast reports whether err is a failure that cost (almost) nothing: the
+// server refused or reset the connection, or a pooled connection was found
+// broken. The database breaker need not shed load for these — they do not
+// pile up — and counting them would keep the breaker refusing requests for
+// its whole 10 s window after the database is back. Slow failures (dial or
+// query timeouts, deadlines) are not among them: the breaker is what turns
+// those into fast 503s.
+func FailsFast(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, mysql.ErrInvalidConn)
 }

@@ -63,7 +63,8 @@ func startService(t testing.TB, dsn string, o options) *service {
 		dsn = cfg.FormatDSN()
 	}
 	var c config.Config
-	yaml := fmt.Sprintf("Name: project-it\nHost: 127.0.0.1\nPort: 1\nTimeout: %d\n"+
+	// As etc/project-api.yaml: the route breaker off, the database breaker on.
+	yaml := fmt.Sprintf("Name: project-it\nHost: 127.0.0.1\nPort: 1\nTimeout: %d\nMiddlewares:\n  Breaker: false\n"+
 		"Log:\n  Mode: console\n  Level: severe\nMysql:\n  DataSource: %q\n  MaxOpenConns: %d\n  MaxIdleConns: %d\n  ServerSideDeadline: %v\n",
 		o.timeout.Milliseconds(), dsn, o.maxOpen, o.maxOpen, !o.serverSideOff)
 	if err := conf.LoadFromYamlBytes([]byte(yaml), &c); err != nil {

@@ -89,7 +89,7 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 func startProcess(t *testing.T, dsn string, extraYAML string) *process {
 	t.Helper()
 	port, devPort := freePort(t), freePort(t)
-	cfg := fmt.Sprintf("Name: project-api\nHost: 127.0.0.1\nPort: %d\nLog:\n  Encoding: json\n  Level: info\n"+
+	cfg := fmt.Sprintf("Name: project-api\nHost: 127.0.0.1\nPort: %d\nMiddlewares:\n  Breaker: false\nLog:\n  Encoding: json\n  Level: info\n"+
 		"DevServer:\n  Enabled: true\n  Host: 127.0.0.1\n  Port: %d\n  EnableMetrics: true\n%s", port, devPort, extraYAML)
 	file := filepath.Join(t.TempDir(), "project-api.yaml")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {

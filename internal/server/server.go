@@ -42,6 +42,7 @@ func New(svcCtx *svc.ServiceContext) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Server: rs, svcCtx: svcCtx}
+	rs.Use(rejectRepeated("reports"))
 	handler.RegisterHandlers(rs, svcCtx)
 	rs.AddRoutes([]rest.Route{
 		{Method: http.MethodGet, Path: "/healthz", Handler: s.healthz},
@@ -75,6 +76,25 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ready"})
+}
+
+// rejectRepeated answers 400 when one of the API's query parameters is given
+// more than once (go-zero folds "reports" and "reports[]" into one key and
+// would pick one value at random): a request means one thing or is refused.
+// Parameters the API does not define are ignored, repeated or not.
+func rejectRepeated(params ...string) rest.Middleware {
+	return func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			query := r.URL.Query()
+			for _, name := range params {
+				if len(query[name])+len(query[name+"[]"]) > 1 {
+					httpx.ErrorCtx(r.Context(), w, errs.Newf(errs.InvalidArgument, "query parameter %q is given more than once", name))
+					return
+				}
+			}
+			next(w, r)
+		}
+	}
 }
 
 func errorHandler(e *errs.Error) http.Handler {

@@ -153,6 +153,8 @@ func TestGetProject_400OnBadInput(t *testing.T) {
 		{"get400ReportsTooMany", "/project/1?reports=101", "reports"},
 		{"get400ReportsNotANumber", "/project/1?reports=x", `"x"`},
 		{"get400ReportsNegative", "/project/1?reports=-5", "reports"},
+		{"get400ReportsRepeated", "/project/1?reports=5&reports=6", "more than once"},
+		{"get400ReportsPlainAndArray", "/project/1?reports=5&reports[]=50", "more than once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := get(t, ts.URL+tc.path)

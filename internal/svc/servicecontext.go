@@ -4,6 +4,7 @@ package svc
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/zeromicro/go-zero/core/syncx"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
+	"github.com/clinicaldata/projectsvc/internal/errs"
 	"github.com/clinicaldata/projectsvc/model"
 )
 
@@ -53,7 +55,7 @@ func NewServiceContext(c config.Config) (*ServiceContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	var conn sqlx.SqlConn = sqlx.NewSqlConnFromDB(db)
+	var conn sqlx.SqlConn = sqlx.NewSqlConnFromDB(db, sqlx.WithAcceptable(breakerAcceptable))
 	if c.Mysql.ServerSideDeadline {
 		conn = newDeadlineConn(conn, db)
 	}
@@ -128,6 +130,20 @@ func DriverConfig(dsn string) (*mysql.Config, error) {
 		cfg.InterpolateParams = true
 	}
 	return cfg, nil
+}
+
+// mysqlErrDuplicateEntry is acceptable to go-zero's own MySQL breaker too.
+const mysqlErrDuplicateEntry = 1062
+
+// breakerAcceptable tells go-zero's database breaker which errors are not a
+// sign of a struggling database: a duplicate key (as sqlx.NewMysql does), and
+// failures that cost nothing (errs.FailsFast).
+func breakerAcceptable(err error) bool {
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) && myErr.Number == mysqlErrDuplicateEntry {
+		return true
+	}
+	return errs.FailsFast(err)
 }
 
 // RegisterPoolMetrics exports the pool's sql.DBStats (open, in use, idle,
