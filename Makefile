@@ -12,7 +12,7 @@ GOCTL   := go tool goctl
 # choose yourself).
 WITH_DB_IMAGE = DBTEST_IMAGE="$${DBTEST_IMAGE:-$$(.ci/images/db-image.sh)}"
 
-.PHONY: all gen gen-check build run test test-unit test-race lint fmt vet clean
+.PHONY: all gen gen-check build run test test-unit test-race fuzz soak e2e lint fmt vet clean
 
 all: build
 
@@ -51,6 +51,19 @@ test-race:
 test-unit:
 	go test -race -count=1 ./internal/logic/ ./internal/server/ ./internal/config/ ./internal/errs/
 
+## fuzz: a bounded fuzz run of path/query parsing through the real router
+FUZZTIME ?= 20s
+fuzz:
+	go test -run='^$$' -fuzz=FuzzGetProject -fuzztime=$(FUZZTIME) ./internal/server/
+
+## soak: ~1 minute of load against the real stack while the database restarts
+soak:
+	$(WITH_DB_IMAGE) go test -tags soak -race -count=1 -run Soak -v ./internal/soak/
+
+## e2e: build the Docker image and test it next to a database (.ci/e2e.sh)
+e2e:
+	bash .ci/e2e.sh
+
 lint: vet
 	go tool staticcheck ./...
 
@@ -63,3 +76,12 @@ fmt:
 
 clean:
 	rm -rf bin
+
+## bench: load-test the service against a generated data set in a throwaway
+## database (wrk + gnuplot are installed if missing; ~10 minutes); writes
+## docs/PERFORMANCE.md and docs/performance.png
+.PHONY: bench
+bench:
+	bash internal/bench/tools.sh
+	$(WITH_DB_IMAGE) go run ./internal/bench/cmd/bench
+	@echo "bench: results in docs/PERFORMANCE.md and docs/performance.png (raw runs, CPU profile, service log: .cache/bench/)"

@@ -53,6 +53,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if err := c.SetUp(); err != nil { // logging, DevServer, tracing
+		return fmt.Errorf("config %s: %w", *configFile, err)
+	}
 
 	svcCtx, err := svc.NewServiceContext(c)
 	if err != nil {

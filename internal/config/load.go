@@ -13,16 +13,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Load reads and validates the config file (environment overrides applied)
-// and sets up go-zero's logging, metrics and tracing from it. Every error is
-// one line that names the bad key.
+// Load reads and validates the config file (environment overrides applied).
+// Every error is one line that names the bad key. It starts nothing: the
+// caller runs c.SetUp() (logging, DevServer, tracing) when it serves.
 func Load(path string) (Config, error) {
 	var c Config
 	if err := conf.Load(path, &c); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, nameBadValue(path, err))
-	}
-	if err := c.SetUp(); err != nil {
-		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
