@@ -3,25 +3,17 @@ package integration
 import (
 	"database/sql"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/zeromicro/go-zero/core/conf"
-	"github.com/zeromicro/go-zero/rest"
 
-	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/dbtest"
 	"github.com/clinicaldata/projectsvc/internal/faultproxy"
 	"github.com/clinicaldata/projectsvc/internal/leakcheck"
-	"github.com/clinicaldata/projectsvc/internal/server"
-	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/servicetest"
 )
 
 func TestMain(m *testing.M) {
@@ -29,10 +21,10 @@ func TestMain(m *testing.M) {
 }
 
 // service is one instance of the service under test.
-type service struct {
-	URL string
-	Svc *svc.ServiceContext
-}
+type service = servicetest.Service
+
+// response is what a client saw.
+type response = servicetest.Response
 
 // options of a service under test.
 type options struct {
@@ -48,70 +40,28 @@ type options struct {
 // loopback port against the database dsn, and stops it in t.Cleanup.
 func startService(t testing.TB, dsn string, o options) *service {
 	t.Helper()
-	if o.timeout == 0 {
-		o.timeout = 3 * time.Second
-	}
-	if o.maxOpen == 0 {
-		o.maxOpen = 32
-	}
 	if o.through != nil {
-		cfg, err := mysql.ParseDSN(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Addr = o.through.Addr()
-		dsn = cfg.FormatDSN()
+		dsn = proxiedDSN(t, dsn, o.through.Addr())
 	}
-	var c config.Config
-	// As etc/project-api.yaml: the route breaker off, the database breaker on.
-	yaml := fmt.Sprintf("Name: project-it\nHost: 127.0.0.1\nPort: 1\nTimeout: %d\nMiddlewares:\n  Breaker: false\n"+
-		"Log:\n  Mode: console\n  Level: severe\nMysql:\n  DataSource: %q\n  MaxOpenConns: %d\n  MaxIdleConns: %d\n  ServerSideDeadline: %v\n",
-		o.timeout.Milliseconds(), dsn, o.maxOpen, o.maxOpen, !o.serverSideOff)
-	if err := conf.LoadFromYamlBytes([]byte(yaml), &c); err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	if err := c.SetUp(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := svc.NewServiceContext(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl, err := rest.NewServerless(srv.Server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(http.HandlerFunc(sl.Serve))
-	t.Cleanup(func() {
-		ts.Close()
-		_ = s.Close()
+	return servicetest.Start(t, dsn, servicetest.Options{
+		Timeout: o.timeout, MaxOpenConns: o.maxOpen, ServerSideDeadlineOff: o.serverSideOff,
 	})
-	return &service{URL: ts.URL, Svc: s}
-}
-
-// response is what a client saw.
-type response struct {
-	Status int
-	Header http.Header
-	Body   string
 }
 
 func get(t testing.TB, url string) response {
 	t.Helper()
-	res, err := http.Get(url)
+	return servicetest.Get(t, url)
+}
+
+// proxiedDSN is dsn with its address replaced by the proxy's.
+func proxiedDSN(t testing.TB, dsn, addr string) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+	cfg.Addr = addr
+	return cfg.FormatDSN()
 }
 
 // errorCode decodes an error body strictly ({code, message}, nothing else)

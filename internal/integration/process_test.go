@@ -131,17 +131,6 @@ func startProcess(t *testing.T, dsn string, extraYAML string) *process {
 	return p
 }
 
-// proxiedDSN is dsn with its address replaced by the proxy's.
-func proxiedDSN(t *testing.T, dsn, addr string) string {
-	t.Helper()
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Addr = addr
-	return cfg.FormatDSN()
-}
-
 // logLines returns the JSON log lines' "content" fields in order.
 func logIndex(logs, needle string) int {
 	sc := bufio.NewScanner(strings.NewReader(logs))

@@ -3,22 +3,16 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/zeromicro/go-zero/core/conf"
-	"github.com/zeromicro/go-zero/rest"
-
 	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/fakes"
 	"github.com/clinicaldata/projectsvc/internal/leakcheck"
-	"github.com/clinicaldata/projectsvc/internal/server"
+	"github.com/clinicaldata/projectsvc/internal/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/model"
 )
@@ -27,18 +21,13 @@ func TestMain(m *testing.M) {
 	leakcheck.Main(m)
 }
 
-// testConfig is the service's config as loaded from YAML (defaults filled),
-// with the given request timeout.
+// testConfig is the service's config as deployed, with the given request
+// timeout and a DSN no test reaches (the models are fakes).
 func testConfig(t testing.TB, timeout time.Duration) config.Config {
 	t.Helper()
-	var c config.Config
-	yaml := fmt.Sprintf("Name: project-test\nHost: 127.0.0.1\nPort: 1\nTimeout: %d", timeout.Milliseconds()) +
-		"\nLog:\n  Mode: console\n  Level: severe\nMysql:\n  DataSource: 'u:p@tcp(127.0.0.1:1)/db'\n"
-	if err := conf.LoadFromYamlBytes([]byte(yaml), &c); err != nil {
+	c, err := servicetest.Config("u:p@tcp(127.0.0.1:1)/db", servicetest.Options{Timeout: timeout})
+	if err != nil {
 		t.Fatalf("config: %v", err)
-	}
-	if err := c.SetUp(); err != nil {
-		t.Fatalf("setup: %v", err)
 	}
 	return c
 }
@@ -78,40 +67,17 @@ type fakeModels struct {
 
 // newTestServer serves the real router, middlewares and error table over
 // fake models.
-func newTestServer(t testing.TB, timeout time.Duration, m fakeModels) *httptest.Server {
+func newTestServer(t testing.TB, timeout time.Duration, m fakeModels) *servicetest.Service {
 	t.Helper()
 	s := &svc.ServiceContext{Config: testConfig(t, timeout), ProjectModel: m.p, InstitutionModel: m.i, ReportModel: m.r}
-	srv, err := server.New(s)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	sl, err := rest.NewServerless(srv.Server)
-	if err != nil {
-		t.Fatalf("serverless: %v", err)
-	}
-	ts := httptest.NewServer(http.HandlerFunc(sl.Serve))
-	t.Cleanup(ts.Close)
-	return ts
+	return servicetest.Serve(t, s)
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   string
-}
+type response = servicetest.Response
 
 func get(t testing.TB, url string) response {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+	return servicetest.Get(t, url)
 }
 
 // errorBody decodes an error body strictly: exactly code and message.
@@ -158,20 +124,20 @@ func TestGetProject_400OnBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := get(t, ts.URL+tc.path)
-			if res.status != http.StatusBadRequest {
-				t.Fatalf("status = %d (%s), want 400", res.status, res.body)
+			if res.Status != http.StatusBadRequest {
+				t.Fatalf("status = %d (%s), want 400", res.Status, res.Body)
 			}
-			if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("Content-Type = %q, want JSON", ct)
 			}
-			code, msg := errorBody(t, res.body)
+			code, msg := errorBody(t, res.Body)
 			if code != "invalid_argument" {
 				t.Errorf("code = %q, want invalid_argument", code)
 			}
 			if !strings.Contains(msg, tc.mentions) {
 				t.Errorf("message %q does not mention %q", msg, tc.mentions)
 			}
-			assertNoLeak(t, res.body)
+			assertNoLeak(t, res.Body)
 		})
 	}
 }
@@ -179,11 +145,11 @@ func TestGetProject_400OnBadInput(t *testing.T) {
 func TestGetProject_200(t *testing.T) {
 	ts := newTestServer(t, time.Second, seeded())
 	res := get(t, ts.URL+"/project/1")
-	if res.status != http.StatusOK {
-		t.Fatalf("status = %d (%s), want 200", res.status, res.body)
+	if res.Status != http.StatusOK {
+		t.Fatalf("status = %d (%s), want 200", res.Status, res.Body)
 	}
 	var got map[string]any
-	if err := json.Unmarshal([]byte(res.body), &got); err != nil {
+	if err := json.Unmarshal([]byte(res.Body), &got); err != nil {
 		t.Fatal(err)
 	}
 	project := got["project"].(map[string]any)
@@ -213,11 +179,11 @@ func TestGetProject_200EmptyListsAreArrays(t *testing.T) {
 			m.r = &fakes.Reports{Find: func(context.Context, uint64, int) ([]*model.ProjectReport, error) { return nil, nil }}
 			ts := newTestServer(t, time.Second, m)
 			res := get(t, ts.URL+"/project/2")
-			if res.status != http.StatusOK {
-				t.Fatalf("status = %d, want 200", res.status)
+			if res.Status != http.StatusOK {
+				t.Fatalf("status = %d, want 200", res.Status)
 			}
-			if !strings.Contains(res.body, `"institutions":[]`) || !strings.Contains(res.body, `"reports":[]`) {
-				t.Fatalf("empty lists are not []: %s", res.body)
+			if !strings.Contains(res.Body, `"institutions":[]`) || !strings.Contains(res.Body, `"reports":[]`) {
+				t.Fatalf("empty lists are not []: %s", res.Body)
 			}
 		})
 	}
@@ -226,20 +192,20 @@ func TestGetProject_200EmptyListsAreArrays(t *testing.T) {
 func TestGetProject_404WhenMissing(t *testing.T) {
 	ts := newTestServer(t, time.Second, seeded())
 	res := get(t, ts.URL+"/project/404")
-	if res.status != http.StatusNotFound {
-		t.Fatalf("status = %d, want 404", res.status)
+	if res.Status != http.StatusNotFound {
+		t.Fatalf("status = %d, want 404", res.Status)
 	}
-	code, msg := errorBody(t, res.body)
+	code, msg := errorBody(t, res.Body)
 	if code != "not_found" || !strings.Contains(msg, "404") {
-		t.Fatalf("body = %s, want not_found naming the id", res.body)
+		t.Fatalf("body = %s, want not_found naming the id", res.Body)
 	}
 }
 
 func TestGetProject_404JSONForUnknownRoute(t *testing.T) {
 	ts := newTestServer(t, time.Second, seeded())
 	res := get(t, ts.URL+"/projects")
-	if code, _ := errorBody(t, res.body); res.status != http.StatusNotFound || code != "not_found" {
-		t.Fatalf("got %d %s, want 404 not_found", res.status, res.body)
+	if code, _ := errorBody(t, res.Body); res.Status != http.StatusNotFound || code != "not_found" {
+		t.Fatalf("got %d %s, want 404 not_found", res.Status, res.Body)
 	}
 }
 
@@ -250,19 +216,19 @@ func TestGetProject_500OnPanicAndServiceLives(t *testing.T) {
 	}}
 	ts := newTestServer(t, time.Second, m)
 	res := get(t, ts.URL+"/project/1")
-	if res.status != http.StatusInternalServerError {
-		t.Fatalf("status = %d, want 500", res.status)
+	if res.Status != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500", res.Status)
 	}
-	if code, _ := errorBody(t, res.body); code != "internal" {
+	if code, _ := errorBody(t, res.Body); code != "internal" {
 		t.Fatalf("code = %s, want internal", code)
 	}
-	assertNoLeak(t, res.body)
-	if strings.Contains(res.body, "exploded") {
-		t.Fatalf("panic text reached the client: %s", res.body)
+	assertNoLeak(t, res.Body)
+	if strings.Contains(res.Body, "exploded") {
+		t.Fatalf("panic text reached the client: %s", res.Body)
 	}
 	// The process is alive and serves: a route not touching the panicking read.
-	if res := get(t, ts.URL+"/project/abc"); res.status != http.StatusBadRequest {
-		t.Fatalf("after a panic, status = %d, want 400", res.status)
+	if res := get(t, ts.URL+"/project/abc"); res.Status != http.StatusBadRequest {
+		t.Fatalf("after a panic, status = %d, want 400", res.Status)
 	}
 }
 
@@ -277,10 +243,10 @@ func TestGetProject_504AtTheDeadline(t *testing.T) {
 	start := time.Now()
 	res := get(t, ts.URL+"/project/1")
 	elapsed := time.Since(start)
-	if res.status != http.StatusGatewayTimeout {
-		t.Fatalf("status = %d (%s), want 504", res.status, res.body)
+	if res.Status != http.StatusGatewayTimeout {
+		t.Fatalf("status = %d (%s), want 504", res.Status, res.Body)
 	}
-	if code, _ := errorBody(t, res.body); code != "timeout" {
+	if code, _ := errorBody(t, res.Body); code != "timeout" {
 		t.Fatalf("code = %s, want timeout", code)
 	}
 	if elapsed < timeout || elapsed > 4*timeout {
@@ -303,11 +269,11 @@ func TestGetProject_503CarriesRetryAfterAndJSON(t *testing.T) {
 		&fakes.Reports{Find: func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) { return nil, nil }},
 	})
 	res := get(t, ts.URL+"/project/1")
-	if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") == "" {
-		t.Fatalf("got %d Retry-After=%q, want 503 with Retry-After", res.status, res.header.Get("Retry-After"))
+	if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("got %d Retry-After=%q, want 503 with Retry-After", res.Status, res.Header.Get("Retry-After"))
 	}
-	if code, _ := errorBody(t, res.body); code != "unavailable" {
+	if code, _ := errorBody(t, res.Body); code != "unavailable" {
 		t.Fatalf("code = %s, want unavailable", code)
 	}
-	assertNoLeak(t, res.body)
+	assertNoLeak(t, res.Body)
 }

@@ -25,8 +25,8 @@ func TestTracing_ThreeReadsAreChildSpansOfTheRequest(t *testing.T) {
 	})
 
 	ts := newTestServer(t, time.Second, seeded())
-	if res := get(t, ts.URL+"/project/1"); res.status != http.StatusOK {
-		t.Fatalf("status %d", res.status)
+	if res := get(t, ts.URL+"/project/1"); res.Status != http.StatusOK {
+		t.Fatalf("status %d", res.Status)
 	}
 	spans := exporter.GetSpans()
 	var server *tracetest.SpanStub

@@ -12,7 +12,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -25,14 +24,10 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/zeromicro/go-zero/core/conf"
-	"github.com/zeromicro/go-zero/rest"
 
-	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/dbtest"
 	"github.com/clinicaldata/projectsvc/internal/leakcheck"
-	"github.com/clinicaldata/projectsvc/internal/server"
-	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/types"
 )
 
@@ -325,50 +320,18 @@ func soakSeed(t *testing.T) uint64 {
 
 // ---- the service ----
 
-type service struct {
-	URL string
-	Svc *svc.ServiceContext
-}
-
 // startService runs the real server (server.New over a real pool) on a
 // loopback port, as internal/integration does, with a 1 s request timeout.
 //
 // Load shedding is off (CpuThreshold 0): go-zero sheds on the CPU usage of
 // the whole machine, and on a shared 2-core box that is high whatever this
 // test does; its 503s would say nothing about the outage and recovery this
-// test is about. Everything else — breaker, timeout, max conns, the error
-// guard, coalescing, server-side deadlines, the pool defaults — is as in
-// production.
-func startService(t *testing.T, dsn string) *service {
+// test is about. Everything else — the database breaker, timeout, max
+// conns, the error guard, coalescing, server-side deadlines, the pool
+// defaults — is as deployed (internal/servicetest).
+func startService(t *testing.T, dsn string) *servicetest.Service {
 	t.Helper()
-	var c config.Config
-	yaml := fmt.Sprintf("Name: project-soak\nHost: 127.0.0.1\nPort: 1\nTimeout: %d\nCpuThreshold: 0\nMiddlewares:\n  Breaker: false\n"+
-		"Log:\n  Mode: console\n  Level: severe\n  Stat: false\nMysql:\n  DataSource: %q\n",
-		requestTimeout.Milliseconds(), dsn)
-	if err := conf.LoadFromYamlBytes([]byte(yaml), &c); err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	if err := c.SetUp(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := svc.NewServiceContext(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl, err := rest.NewServerless(srv.Server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(http.HandlerFunc(sl.Serve))
-	t.Cleanup(func() {
-		ts.Close()
-		_ = s.Close()
-	})
-	return &service{URL: ts.URL, Svc: s}
+	return servicetest.Start(t, dsn, servicetest.Options{Timeout: requestTimeout, NoShedding: true})
 }
 
 // ---- the data set ----
@@ -746,7 +709,7 @@ func (s snapshot) String() string {
 		s.goroutines, s.open, mib(s.rss), mib(s.goMem))
 }
 
-func takeSnapshot(s *service) snapshot {
+func takeSnapshot(s *servicetest.Service) snapshot {
 	runtime.GC()
 	debug.FreeOSMemory()
 	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
