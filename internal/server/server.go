@@ -32,17 +32,11 @@ type Server struct {
 
 // New builds the server on svcCtx. It does not start it.
 func New(svcCtx *svc.ServiceContext) (*Server, error) {
-	httpx.SetErrorHandlerCtx(errs.Handle)
-	rs, err := rest.NewServer(svcCtx.Config.RestConf,
-		rest.WithRouter(guardRouter{router.NewRouter()}),
-		rest.WithNotFoundHandler(errorHandler(errs.Newf(errs.NotFound, "no such route; try GET /project/{id}"))),
-		rest.WithNotAllowedHandler(errorHandler(errs.Newf(errs.InvalidArgument, "method not allowed; this API only answers GET"))),
-	)
+	rs, err := NewRest(svcCtx.Config.RestConf)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Server: rs, svcCtx: svcCtx}
-	rs.Use(rejectRepeated("reports"))
 	handler.RegisterHandlers(rs, svcCtx)
 	rs.AddRoutes([]rest.Route{
 		{Method: http.MethodGet, Path: "/healthz", Handler: s.healthz},
@@ -52,6 +46,23 @@ func New(svcCtx *svc.ServiceContext) (*Server, error) {
 	// listeners first, then (after Shutdown.WrapUpTime) drains the server.
 	proc.AddWrapUpListener(s.Drain)
 	return s, nil
+}
+
+// NewRest is the service's rest.Server without routes: go-zero's middlewares,
+// the one error table, the response guard, JSON 404/405 and the query guard.
+// New adds the routes; the benchmark adds its serial baseline's.
+func NewRest(c rest.RestConf) (*rest.Server, error) {
+	httpx.SetErrorHandlerCtx(errs.Handle)
+	rs, err := rest.NewServer(c,
+		rest.WithRouter(guardRouter{router.NewRouter()}),
+		rest.WithNotFoundHandler(errorHandler(errs.Newf(errs.NotFound, "no such route; try GET /project/{id}"))),
+		rest.WithNotAllowedHandler(errorHandler(errs.Newf(errs.InvalidArgument, "method not allowed; this API only answers GET"))),
+	)
+	if err != nil {
+		return nil, err
+	}
+	rs.Use(rejectRepeated("reports"))
+	return rs, nil
 }
 
 // Drain marks the server as shutting down: /readyz answers 503 from now on.
