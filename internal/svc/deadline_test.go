@@ -1,0 +1,56 @@
+package svc
+
+import (
+	"context"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// The MariaDB form is exercised against a real server by the integration
+// tests; the MySQL form is checked here by shape (CI has no MySQL 8 image).
+func TestLimited_WritesTheRemainingDeadlineInTheFlavoursSyntax(t *testing.T) {
+	const q = "select `id` from `project` where `id` = ? limit 1"
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	for _, tc := range []struct {
+		flavour Flavour
+		want    *regexp.Regexp
+	}{
+		{FlavourMySQL, regexp.MustCompile("^select /\\*\\+ MAX_EXECUTION_TIME\\((2[0-4][0-9]|250)\\) \\*/ `id` from `project` where `id` = \\? limit 1$")},
+		{FlavourMariaDB, regexp.MustCompile("^SET STATEMENT max_statement_time=0\\.(2[0-4][0-9]|250) FOR select `id` from `project`")},
+	} {
+		c := &deadlineConn{flavour: tc.flavour}
+		if got := c.limited(ctx, q); !tc.want.MatchString(got) {
+			t.Errorf("%s: %q does not match %s", tc.flavour, got, tc.want)
+		}
+	}
+	c := &deadlineConn{flavour: FlavourMySQL}
+	if got := c.limited(context.Background(), q); got != q {
+		t.Errorf("no deadline: %q, want the query unchanged", got)
+	}
+	if got := c.limited(ctx, "update `project` set `title` = ?"); got != "update `project` set `title` = ?" {
+		t.Errorf("not a SELECT: %q, want it unchanged", got)
+	}
+}
+
+func TestDriverConfig_AddsServiceDefaultsOnlyWhereTheDSNIsSilent(t *testing.T) {
+	cfg, err := DriverConfig("u:p@tcp(db:3306)/project")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.ParseTime || cfg.Loc != time.UTC || cfg.Params["time_zone"] != "'+00:00'" || !cfg.InterpolateParams ||
+		cfg.Timeout != defaultDialTimeout || cfg.ReadTimeout != defaultReadTimeout || cfg.WriteTimeout != defaultWriteTimeout {
+		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+	cfg, err = DriverConfig("u:p@tcp(db:3306)/project?interpolateParams=false&timeout=1s&readTimeout=2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.InterpolateParams || cfg.Timeout != time.Second || cfg.ReadTimeout != 2*time.Second {
+		t.Fatalf("the DSN's own settings were overridden: %+v", cfg)
+	}
+	if _, err := DriverConfig("u:secret-pw@tcp(db"); err == nil || regexp.MustCompile("secret-pw").MatchString(err.Error()) {
+		t.Fatalf("bad DSN: err %v (must fail without quoting the password)", err)
+	}
+}
