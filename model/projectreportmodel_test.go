@@ -18,22 +18,12 @@ func TestMain(m *testing.M) {
 	os.Exit(leakcheck.After(dbtest.Main(m)))
 }
 
-func openDB(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // TestFindLatestByProjectID_IndexRangeWithoutFilesort checks the plan of the
 // finder's own query on a table with enough rows (40 projects x 50 reports)
 // that the optimizer has a real choice.
 func TestFindLatestByProjectID_IndexRangeWithoutFilesort(t *testing.T) {
 	t.Parallel()
-	db := openDB(t, dbtest.NewDatabase(t))
+	db := dbtest.Open(t, dbtest.NewDatabase(t))
 	var values []string
 	for p := 1; p <= 40; p++ {
 		for r := 1; r <= 50; r++ {
@@ -105,7 +95,7 @@ func TestFindLatestByProjectID_IndexRangeWithoutFilesort(t *testing.T) {
 
 func TestFindAllByProjectID_EmptyIsNotNil(t *testing.T) {
 	t.Parallel()
-	db := openDB(t, dbtest.NewDatabase(t))
+	db := dbtest.Open(t, dbtest.NewDatabase(t))
 	got, err := NewInstitutionModel(sqlx.NewSqlConnFromDB(db)).FindAllByProjectID(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)

@@ -876,3 +876,14 @@ func oneLine(err error) string {
 	}
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
+
+// Open opens a pool to dsn for test setup and checks; it is closed when t ends.
+func Open(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -19,17 +19,6 @@ func TestMain(m *testing.M) {
 	os.Exit(dbtest.Main(m))
 }
 
-// openDB opens dsn and closes it when the test ends.
-func openDB(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // dbName is the database a DSN points at.
 func dbName(t *testing.T, dsn string) string {
 	t.Helper()
@@ -44,7 +33,7 @@ func dbName(t *testing.T, dsn string) string {
 func databaseExists(t *testing.T, s *dbtest.Server, name string) bool {
 	t.Helper()
 	var n int
-	err := openDB(t, s.RootDSN("")).QueryRowContext(t.Context(),
+	err := dbtest.Open(t, s.RootDSN("")).QueryRowContext(t.Context(),
 		"SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +55,7 @@ func TestImage(t *testing.T) {
 func TestNewDatabaseHasSchemaTables(t *testing.T) {
 	t.Parallel()
 	dsn := dbtest.NewDatabase(t)
-	db := openDB(t, dsn)
+	db := dbtest.Open(t, dsn)
 
 	rows, err := db.QueryContext(t.Context(),
 		"SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name")
@@ -93,7 +82,7 @@ func TestNewDatabaseHasSchemaTables(t *testing.T) {
 
 func TestServiceDSNSession(t *testing.T) {
 	t.Parallel()
-	db := openDB(t, dbtest.NewDatabase(t))
+	db := dbtest.Open(t, dbtest.NewDatabase(t))
 
 	var tz string
 	var now time.Time
@@ -121,7 +110,7 @@ func TestDatabasesAreIsolated(t *testing.T) {
 	if dbName(t, dsn1) == dbName(t, dsn2) {
 		t.Fatalf("both databases are named %s", dbName(t, dsn1))
 	}
-	db1, db2 := openDB(t, dsn1), openDB(t, dsn2)
+	db1, db2 := dbtest.Open(t, dsn1), dbtest.Open(t, dsn2)
 
 	_, err := db1.ExecContext(t.Context(),
 		"INSERT INTO project (code, title, phase, status, sponsor) VALUES ('CTP-1', 'one', 'III', 'recruiting', 'ACME')")
@@ -158,7 +147,7 @@ SELECT p.id, i.id, 'lead' FROM project p, institution i WHERE p.code = 'CTP-A';`
 	comments := filepath.Join(dir, "03.sql")
 	writeFile(t, comments, "-- nothing but a comment\n")
 
-	db := openDB(t, dbtest.NewDatabase(t, first, second, comments))
+	db := dbtest.Open(t, dbtest.NewDatabase(t, first, second, comments))
 	var title, role string
 	err := db.QueryRowContext(t.Context(), `SELECT p.title, pi.role FROM project p
 		JOIN project_institution pi ON pi.project_id = p.id`).Scan(&title, &role)
@@ -219,7 +208,7 @@ func TestStopResume(t *testing.T) {
 	s := dbtest.Shared(t)
 	dsn := dbtest.NewDatabase(t)
 	name := dbName(t, dsn)
-	db := openDB(t, dsn)
+	db := dbtest.Open(t, dsn)
 	if err := db.PingContext(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +231,7 @@ func TestStopResume(t *testing.T) {
 	}
 	t.Logf("resumed in %v; port %d -> %d", time.Since(start).Round(time.Millisecond), portBefore, s.Port())
 
-	fresh := openDB(t, s.DSN(name))
+	fresh := dbtest.Open(t, s.DSN(name))
 	if err := fresh.PingContext(t.Context()); err != nil {
 		t.Fatalf("ping after Resume: %v", err)
 	}
@@ -259,7 +248,7 @@ func TestStopResume(t *testing.T) {
 
 func listDatabases(t *testing.T, s *dbtest.Server) []string {
 	t.Helper()
-	rows, err := openDB(t, s.RootDSN("")).QueryContext(t.Context(),
+	rows, err := dbtest.Open(t, s.RootDSN("")).QueryContext(t.Context(),
 		"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'dbtest\\_%' ORDER BY schema_name")
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,7 @@
 package integration
 
 import (
-	"database/sql"
-	"encoding/json"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -64,48 +61,14 @@ func proxiedDSN(t testing.TB, dsn, addr string) string {
 	return cfg.FormatDSN()
 }
 
-// errorCode decodes an error body strictly ({code, message}, nothing else)
-// and checks that no SQL or driver text leaked into it.
+// errorCode is the code of a strict, leak-free error body.
 func errorCode(t testing.TB, body string) string {
 	t.Helper()
-	var e struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil || e.Message == "" {
-		t.Fatalf("error body %q is not {code, message}: %v", body, err)
-	}
-	for _, leak := range []string{"sql", "SQL", "mysql", "dial tcp", "Error 1", "goroutine", ".go:"} {
-		if strings.Contains(body, leak) {
-			t.Errorf("error body %q leaks %q", body, leak)
-		}
-	}
-	return e.Code
+	code, _ := servicetest.ErrorBody(t, body)
+	return code
 }
 
-// eventually polls cond every 10ms until it holds or within passes.
-func eventually(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// openRoot opens a root connection for test setup, closed in t.Cleanup.
-func openRoot(t testing.TB, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+var (
+	eventually = servicetest.Eventually
+	openRoot   = dbtest.Open
+)

@@ -6,10 +6,12 @@
 package servicetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +120,43 @@ func Get(t testing.TB, url string) Response {
 		t.Fatalf("read body: %v", err)
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+// Leaks are texts that must never reach a client: SQL, driver, Go runtime
+// and parser vocabulary.
+var Leaks = []string{"strconv", "sql", "SQL", "mysql", "dial tcp", "Error 1", "goroutine", "panic", ".go:", "runtime error"}
+
+// ErrorBody decodes an error body strictly — exactly {code, message}, a
+// non-empty message — and fails t if it carries any of Leaks.
+func ErrorBody(t testing.TB, body string) (code, message string) {
+	t.Helper()
+	var e struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil || e.Message == "" {
+		t.Fatalf("error body %q is not {code, message}: %v", body, err)
+	}
+	for _, leak := range Leaks {
+		if strings.Contains(body, leak) {
+			t.Errorf("error body %q leaks %q", body, leak)
+		}
+	}
+	return e.Code, e.Message
+}
+
+// Eventually polls cond every 10 ms until it holds (true) or within passes (false).
+func Eventually(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

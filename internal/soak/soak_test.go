@@ -243,11 +243,11 @@ func TestSoak_OutageAndRecovery(t *testing.T) {
 	// back near the baseline.
 	l.records = nil
 	client.CloseIdleConnections()
-	if !eventually(10*time.Second, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
+	if !servicetest.Eventually(10*time.Second, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
 		t.Errorf("pool: %d connections still in use after the load", s.Svc.DB.Stats().InUse)
 	}
 	var now snapshot
-	ok := eventually(15*time.Second, func() bool {
+	ok := servicetest.Eventually(15*time.Second, func() bool {
 		now = takeSnapshot(s)
 		return now.goroutines-now.open <= base.goroutines-base.open+goroutineSlack
 	})
@@ -740,17 +740,4 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 func goroutineDump() string {
 	buf := make([]byte, 1<<20)
 	return string(buf[:runtime.Stack(buf, true)])
-}
-
-func eventually(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
