@@ -46,14 +46,14 @@ func Summarize(runs []Result) Summary {
 		for i, r := range runs {
 			v[i] = f(r)
 		}
-		return median(v)
+		return Median(v)
 	}
 	num := func(f func(Result) int64) int64 {
 		v := make([]int64, len(runs))
 		for i, r := range runs {
 			v[i] = f(r)
 		}
-		return median(v)
+		return Median(v)
 	}
 	rps := make([]float64, len(runs))
 	for i, r := range runs {
@@ -66,7 +66,7 @@ func Summarize(runs []Result) Summary {
 			s.ErrorDetail += r.ErrorDetail
 		}
 	}
-	s.RPS = median(rps)
+	s.RPS = Median(rps)
 	s.Requests = num(func(r Result) int64 { return r.Requests })
 	s.Duration = dur(func(r Result) time.Duration { return r.Duration })
 	s.P50 = dur(func(r Result) time.Duration { return r.P50 })
@@ -107,8 +107,8 @@ func (s Summary) RangeRPS() (lo, hi float64) {
 	return lo, hi
 }
 
-// median of v (the mean of the middle two for an even count).
-func median[T int64 | float64 | time.Duration](v []T) T {
+// Median of v (the mean of the middle two for an even count).
+func Median[T int64 | float64 | time.Duration](v []T) T {
 	if len(v) == 0 {
 		return 0
 	}

@@ -434,7 +434,7 @@ func (e *env) scenario1() error {
 			}
 			rp, rs, rr = append(rp, p), append(rs, s), append(rr, r)
 		}
-		level.RTProject, level.RTSites, level.RTReports = medianDur(rp), medianDur(rs), medianDur(rr)
+		level.RTProject, level.RTSites, level.RTReports = bench.Median(rp), bench.Median(rs), bench.Median(rr)
 		var fr, sr []bench.Result
 		for i := range *runs {
 			r, err := e.http(fan, s1Clients, *duration, e.randomArgs(i))
@@ -733,7 +733,7 @@ func parseGoBench(out string) (*S5, error) {
 	if len(ns) == 0 || len(b) == 0 || len(allocs) == 0 {
 		return nil, fmt.Errorf("no BenchmarkGetProject results in:\n%s", out)
 	}
-	s.NsOp, s.BytesOp, s.AllocsOp = medianF(ns), medianF(b), medianF(allocs)
+	s.NsOp, s.BytesOp, s.AllocsOp = bench.Median(ns), bench.Median(b), bench.Median(allocs)
 	return s, nil
 }
 
