@@ -12,7 +12,7 @@ GOCTL   := go tool goctl
 # choose yourself).
 WITH_DB_IMAGE = DBTEST_IMAGE="$${DBTEST_IMAGE:-$$(.ci/images/db-image.sh)}"
 
-.PHONY: all gen gen-check build run test test-unit test-race fuzz soak e2e lint fmt vet clean
+.PHONY: all gen gen-check build run test test-unit test-race fuzz soak e2e lint boundaries fmt vet clean
 
 all: build
 
@@ -39,7 +39,7 @@ build:
 ## run: serve demo data; without MYSQL_DSN a throwaway database is started in Docker
 run: build
 	@if [ -n "$${MYSQL_DSN:-}" ]; then exec bin/project -f etc/project-api.yaml; \
-	else $(WITH_DB_IMAGE) exec go run ./internal/devrun -- bin/project -f etc/project-api.yaml; fi
+	else $(WITH_DB_IMAGE) exec go run ./internal/tools/devrun -- bin/project -f etc/project-api.yaml; fi
 
 ## test: vet, staticcheck, gen-check, then every test with the race detector
 test: lint gen-check test-race
@@ -49,7 +49,7 @@ test-race:
 
 ## test-unit: the tests that need no Docker
 test-unit:
-	go test -race -count=1 ./internal/logic/ ./internal/server/ ./internal/config/ ./internal/errs/
+	go test -race -count=1 ./internal/logic/... ./internal/handler/... ./internal/server/ ./internal/config/ ./internal/errs/ ./internal/svc/
 
 ## fuzz: a bounded fuzz run of path/query parsing through the real router
 FUZZTIME ?= 20s
@@ -58,14 +58,22 @@ fuzz:
 
 ## soak: ~1 minute of load against the real stack while the database restarts
 soak:
-	$(WITH_DB_IMAGE) go test -tags soak -race -count=1 -run Soak -v ./internal/soak/
+	$(WITH_DB_IMAGE) go test -tags soak -race -count=1 -run Soak -v ./internal/integration/soak/
 
 ## e2e: build the Docker image and test it next to a database (.ci/e2e.sh)
 e2e:
 	bash .ci/e2e.sh
 
-lint: vet
+lint: vet boundaries
 	go tool staticcheck ./...
+	go mod tidy -diff
+
+## boundaries: fail if the service binary imports test support, tools or suites
+SERVICE_BOUNDARY := github.com/clinicaldata/projectsvc/internal/(testing|tools|integration)(/|$$)
+boundaries:
+	@bad="$$(go list -deps . | grep -E '^$(SERVICE_BOUNDARY)' || true)"; \
+	if [ -n "$$bad" ]; then echo "the service binary (.) imports packages that must never ship:"; echo "$$bad"; exit 1; fi
+	@echo "boundaries: the service binary imports no test support, tool or suite"
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -82,6 +90,6 @@ clean:
 ## docs/PERFORMANCE.md and docs/performance.png
 .PHONY: bench
 bench:
-	bash internal/bench/tools.sh
-	$(WITH_DB_IMAGE) go run ./internal/bench/cmd/bench
+	bash internal/tools/bench/tools.sh
+	$(WITH_DB_IMAGE) go run ./internal/tools/bench/cmd/bench
 	@echo "bench: results in docs/PERFORMANCE.md and docs/performance.png (raw runs, CPU profile, service log: .cache/bench/)"

@@ -152,8 +152,8 @@ if ! docker build "${build_args[@]}" -t "$image" . >"$work/build.log" 2>&1; then
 fi
 phase_done
 
-phase "building the slow proxy (internal/e2e/slowproxy)"
-CGO_ENABLED=0 go build -trimpath -o "$work/slowproxy" ./internal/e2e/slowproxy
+phase "building the slow proxy (internal/tools/slowproxy)"
+CGO_ENABLED=0 go build -trimpath -o "$work/slowproxy" ./internal/tools/slowproxy
 phase_done
 
 # ---------------------------------------------------------------- containers

@@ -1,8 +1,19 @@
 package model
 
-import "github.com/zeromicro/go-zero/core/stores/sqlx"
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/zeromicro/go-zero/core/stores/sqlx"
+)
 
 var _ ProjectInstitutionModel = (*customProjectInstitutionModel)(nil)
+
+// projectInstitutionDetailRows are the columns of a ProjectInstitutionDetail:
+// the institution, then its link to the project.
+const projectInstitutionDetailRows = "i.`id`,i.`code`,i.`name`,i.`city`,i.`country`," +
+	"pi.`role`,pi.`site_status`,pi.`principal_investigator`,pi.`enrolled`,pi.`joined_at`"
 
 type (
 	// ProjectInstitutionModel is an interface to be customized, add more methods here,
@@ -10,20 +21,52 @@ type (
 	ProjectInstitutionModel interface {
 		projectInstitutionModel
 		withSession(session sqlx.Session) ProjectInstitutionModel
+		// FindAllByProjectID returns the institutions taking part in a
+		// project with their role in it, ordered by institution name, then
+		// id; empty (not nil) when none.
+		FindAllByProjectID(ctx context.Context, projectID uint64) ([]*ProjectInstitutionDetail, error)
 	}
 
 	customProjectInstitutionModel struct {
 		*defaultProjectInstitutionModel
+		allByProjectQuery string
+	}
+
+	// ProjectInstitutionDetail is an institution as it takes part in one
+	// project: its own columns and those of its project_institution link.
+	ProjectInstitutionDetail struct {
+		Id                    uint64    `db:"id"`
+		Code                  string    `db:"code"`
+		Name                  string    `db:"name"`
+		City                  string    `db:"city"`
+		Country               string    `db:"country"`
+		Role                  string    `db:"role"`
+		SiteStatus            string    `db:"site_status"`
+		PrincipalInvestigator string    `db:"principal_investigator"`
+		Enrolled              int64     `db:"enrolled"`
+		JoinedAt              time.Time `db:"joined_at"`
 	}
 )
 
 // NewProjectInstitutionModel returns a model for the database table.
 func NewProjectInstitutionModel(conn sqlx.SqlConn) ProjectInstitutionModel {
-	return &customProjectInstitutionModel{
-		defaultProjectInstitutionModel: newProjectInstitutionModel(conn),
-	}
+	m := &customProjectInstitutionModel{defaultProjectInstitutionModel: newProjectInstitutionModel(conn)}
+	// The unique key (project_id, institution_id) makes the lookup an index
+	// range, joined to institution by its primary key.
+	m.allByProjectQuery = fmt.Sprintf("select %s from %s pi join `institution` i on i.`id` = pi.`institution_id` "+
+		"where pi.`project_id` = ? order by i.`name`, i.`id`", projectInstitutionDetailRows, m.table)
+	return m
 }
 
 func (m *customProjectInstitutionModel) withSession(session sqlx.Session) ProjectInstitutionModel {
 	return NewProjectInstitutionModel(sqlx.NewSqlConnFromSession(session))
+}
+
+// FindAllByProjectID returns the institutions of a project by name, then id.
+func (m *customProjectInstitutionModel) FindAllByProjectID(ctx context.Context, projectID uint64) ([]*ProjectInstitutionDetail, error) {
+	resp := make([]*ProjectInstitutionDetail, 0)
+	if err := m.conn.QueryRowsCtx(ctx, &resp, m.allByProjectQuery, projectID); err != nil {
+		return nil, fmt.Errorf("project_institution: find by project %d: %w", projectID, err)
+	}
+	return resp, nil
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/zeromicro/go-zero/core/stores/sqlx"
 
-	"github.com/clinicaldata/projectsvc/internal/dbtest"
-	"github.com/clinicaldata/projectsvc/internal/leakcheck"
+	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/leakcheck"
 )
 
 func TestMain(m *testing.M) {
@@ -90,17 +90,5 @@ func TestFindLatestByProjectID_IndexRangeWithoutFilesort(t *testing.T) {
 		if cur.ProjectId != 7 {
 			t.Fatalf("report of project %d in project 7's list", cur.ProjectId)
 		}
-	}
-}
-
-func TestFindAllByProjectID_EmptyIsNotNil(t *testing.T) {
-	t.Parallel()
-	db := dbtest.Open(t, dbtest.NewDatabase(t))
-	got, err := NewInstitutionModel(sqlx.NewSqlConnFromDB(db)).FindAllByProjectID(context.Background(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got == nil || len(got) != 0 {
-		t.Fatalf("got %#v, want an empty, non-nil slice", got)
 	}
 }

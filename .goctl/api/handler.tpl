@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"github.com/zeromicro/go-zero/rest/httpx"
-	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/handler/params"
 	{{.ImportPackages}}
 )
 
@@ -15,8 +15,8 @@ import (
 func {{.HandlerName}}(svcCtx *svc.ServiceContext) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		{{if .HasRequest}}var req types.{{.RequestType}}
-		if err := httpx.Parse(r, &req); err != nil {
-			httpx.ErrorCtx(r.Context(), w, errs.InvalidRequest(err))
+		if err := params.Parse(r, &req); err != nil {
+			httpx.ErrorCtx(r.Context(), w, err)
 			return
 		}
 

@@ -26,7 +26,7 @@ import (
 // Code is the stable word clients switch on; it never changes once published.
 type Code string
 
-// The codes of the API contract (DESIGN.md, "Errors").
+// The codes of the API contract (README.md, "Errors").
 const (
 	InvalidArgument Code = "invalid_argument"
 	NotFound        Code = "not_found"

@@ -6,6 +6,7 @@ package handler
 import (
 	"net/http"
 
+	project "github.com/clinicaldata/projectsvc/internal/handler/project"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 
 	"github.com/zeromicro/go-zero/rest"
@@ -18,7 +19,7 @@ func RegisterHandlers(server *rest.Server, serverCtx *svc.ServiceContext) {
 				// a project with its institutions (by name, then id) and its latest reports (newest first)
 				Method:  http.MethodGet,
 				Path:    "/project/:id",
-				Handler: GetProjectDetailsHandler(serverCtx),
+				Handler: project.GetProjectDetailsHandler(serverCtx),
 			},
 		},
 	)

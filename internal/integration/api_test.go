@@ -6,7 +6,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/clinicaldata/projectsvc/internal/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 )
 
 // project1 is project 1 of sql/seed.sql as the API contract renders it:
@@ -70,7 +71,7 @@ func ids(list any) []float64 {
 
 func TestAPI(t *testing.T) {
 	t.Parallel()
-	svc := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{})
+	svc := servicetest.Start(t, servicetest.Config(t, dbtest.NewDatabase(t, "sql/seed.sql")))
 	for _, tc := range []struct {
 		name   string
 		path   string
@@ -115,23 +116,23 @@ func TestAPI(t *testing.T) {
 			}
 		}},
 		{"get404", "/project/999", http.StatusNotFound, func(t *testing.T, body string) {
-			if code := errorCode(t, body); code != "not_found" {
+			if code := servicetest.ErrorCode(t, body); code != "not_found" {
 				t.Fatalf("code = %s", code)
 			}
 		}},
 		{"get400BadID", "/project/abc", http.StatusBadRequest, func(t *testing.T, body string) {
-			if code := errorCode(t, body); code != "invalid_argument" {
+			if code := servicetest.ErrorCode(t, body); code != "invalid_argument" {
 				t.Fatalf("code = %s", code)
 			}
 		}},
 		{"get400ReportsRange", "/project/1?reports=101", http.StatusBadRequest, func(t *testing.T, body string) {
-			if code := errorCode(t, body); code != "invalid_argument" {
+			if code := servicetest.ErrorCode(t, body); code != "invalid_argument" {
 				t.Fatalf("code = %s", code)
 			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := get(t, svc.URL+tc.path)
+			res := servicetest.Get(t, svc.URL+tc.path)
 			if res.Status != tc.status {
 				t.Fatalf("status = %d, want %d; body %s", res.Status, tc.status, res.Body)
 			}

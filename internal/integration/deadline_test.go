@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicaldata/projectsvc/internal/dbtest"
-	"github.com/clinicaldata/projectsvc/internal/faultproxy"
+	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/faultproxy"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 )
 
 // proxied starts a fault proxy in front of the shared database server.
@@ -25,14 +26,14 @@ func proxied(t *testing.T) *faultproxy.Proxy {
 
 // warm opens n pooled connections before latency is injected, so measured
 // requests pay query round trips only, not connection handshakes.
-func warm(t *testing.T, s *service, n int) {
+func warm(t *testing.T, s *servicetest.Service, n int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if res := get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
+			if res := servicetest.Get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
 				t.Errorf("warm-up: status %d", res.Status)
 			}
 		}()
@@ -47,7 +48,7 @@ func TestFanOut_ReadsOverlapOverTheNetwork(t *testing.T) {
 	t.Parallel()
 	const L = 150 * time.Millisecond
 	p := proxied(t)
-	s := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{through: p})
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql"))))
 	warm(t, s, 4)
 	if err := p.Latency(L); err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func TestFanOut_ReadsOverlapOverTheNetwork(t *testing.T) {
 	var took []time.Duration
 	for range 5 {
 		start := time.Now()
-		res := get(t, s.URL+"/project/1")
+		res := servicetest.Get(t, s.URL+"/project/1")
 		took = append(took, time.Since(start))
 		if res.Status != http.StatusOK {
 			t.Fatalf("status = %d: %s", res.Status, res.Body)
@@ -78,18 +79,18 @@ func TestDeadline_504AndNoConnectionHeld(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
 	p := proxied(t)
-	s := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{through: p, timeout: timeout})
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	if err := p.Latency(10 * timeout); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	res := get(t, s.URL+"/project/1")
+	res := servicetest.Get(t, s.URL+"/project/1")
 	elapsed := time.Since(start)
 	if res.Status != http.StatusGatewayTimeout {
 		t.Fatalf("status = %d (%s), want 504", res.Status, res.Body)
 	}
-	if code := errorCode(t, res.Body); code != "timeout" {
+	if code := servicetest.ErrorCode(t, res.Body); code != "timeout" {
 		t.Fatalf("code = %s, want timeout", code)
 	}
 	if elapsed < timeout || elapsed > timeout+timeout/2 {
@@ -97,11 +98,11 @@ func TestDeadline_504AndNoConnectionHeld(t *testing.T) {
 	}
 	// Connections come back well before the injected latency would have let
 	// the queries finish on their own (10 x timeout).
-	if !eventually(2*timeout, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
+	if !servicetest.Eventually(2*timeout, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
 		t.Fatalf("pool InUse = %d after the deadline, want 0", s.Svc.DB.Stats().InUse)
 	}
 	p.Reset()
-	if res := get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
+	if res := servicetest.Get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
 		t.Fatalf("after the fault: status %d, want 200", res.Status)
 	}
 }
@@ -113,7 +114,7 @@ func TestDisconnect_CancelsQueries(t *testing.T) {
 	t.Parallel()
 	const slow = 5 * time.Second
 	p := proxied(t)
-	s := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{through: p, timeout: 2 * slow})
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(2*slow)))
 	warm(t, s, 3)
 	if err := p.Latency(slow); err != nil {
 		t.Fatal(err)
@@ -129,13 +130,13 @@ func TestDisconnect_CancelsQueries(t *testing.T) {
 			t.Errorf("request finished with %d; want it abandoned", res.StatusCode)
 		}
 	}()
-	if !eventually(slow/2, func() bool { return s.Svc.DB.Stats().InUse > 0 }) {
+	if !servicetest.Eventually(slow/2, func() bool { return s.Svc.DB.Stats().InUse > 0 }) {
 		t.Fatal("the request's queries never took a connection")
 	}
 	abandoned := time.Now()
 	cancel()
 	<-done
-	if !eventually(slow/2, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
+	if !servicetest.Eventually(slow/2, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
 		t.Fatalf("pool InUse = %d %s after the client left, want 0", s.Svc.DB.Stats().InUse, time.Since(abandoned))
 	}
 	t.Logf("connections back %s after the client disconnected (injected latency %s)", time.Since(abandoned), slow)

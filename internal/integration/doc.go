@@ -1,5 +1,5 @@
 // Package integration tests the whole service — router, middlewares, logic,
 // models and the one pool — against a real MySQL-compatible server in a
-// container (internal/dbtest), with network faults injected between the
-// service and the database by toxiproxy (internal/faultproxy).
+// container (internal/testing/dbtest), with network faults injected between the
+// service and the database by toxiproxy (internal/testing/faultproxy).
 package integration

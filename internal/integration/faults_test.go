@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicaldata/projectsvc/internal/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 )
 
 // The fault tests are not parallel: each compares the process's goroutine
@@ -19,13 +20,13 @@ import (
 func goroutinesBackTo(t *testing.T, baseline int) {
 	t.Helper()
 	const slack = 12
-	if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= baseline+slack }) {
+	if !servicetest.Eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= baseline+slack }) {
 		t.Errorf("goroutines: %d after the fault, baseline %d (+%d slack)", runtime.NumGoroutine(), baseline, slack)
 	}
 }
 
 // fault table rows report what the service answered.
-func logFault(t *testing.T, fault string, answer response, took, timeout time.Duration) {
+func logFault(t *testing.T, fault string, answer servicetest.Response, took, timeout time.Duration) {
 	t.Helper()
 	body := answer.Body
 	if answer.Status == http.StatusOK {
@@ -35,10 +36,10 @@ func logFault(t *testing.T, fault string, answer response, took, timeout time.Du
 		fault, answer.Status, body, float64(took.Microseconds())/1000, float64(took)/float64(timeout))
 }
 
-func timedGet(t *testing.T, url string) (response, time.Duration) {
+func timedGet(t *testing.T, url string) (servicetest.Response, time.Duration) {
 	t.Helper()
 	start := time.Now()
-	res := get(t, url)
+	res := servicetest.Get(t, url)
 	return res, time.Since(start)
 }
 
@@ -48,7 +49,7 @@ func timedGet(t *testing.T, url string) (response, time.Duration) {
 func TestFault_DatabaseDownThenBack(t *testing.T) {
 	const timeout = time.Second
 	p := proxied(t)
-	s := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{through: p, timeout: timeout})
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	baseline := runtime.NumGoroutine()
 
@@ -58,7 +59,7 @@ func TestFault_DatabaseDownThenBack(t *testing.T) {
 		if i == 0 {
 			logFault(t, "database down (connection refused)", res, took, timeout)
 		}
-		if res.Status != http.StatusServiceUnavailable || errorCode(t, res.Body) != "unavailable" {
+		if res.Status != http.StatusServiceUnavailable || servicetest.ErrorCode(t, res.Body) != "unavailable" {
 			t.Fatalf("request %d with the database down: %d %s, want 503 unavailable", i, res.Status, res.Body)
 		}
 		if res.Header.Get("Retry-After") == "" {
@@ -72,7 +73,7 @@ func TestFault_DatabaseDownThenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := time.Now()
-	if !eventually(10*time.Second, func() bool { return get(t, s.URL+"/project/1").Status == http.StatusOK }) {
+	if !servicetest.Eventually(10*time.Second, func() bool { return servicetest.Get(t, s.URL+"/project/1").Status == http.StatusOK }) {
 		t.Fatal("no 200 within 10s of the database coming back")
 	}
 	t.Logf("FAULT database back                        -> 200 again after %s (breaker recovery)", time.Since(back).Round(time.Millisecond))
@@ -85,7 +86,7 @@ func TestFault_DatabaseDownThenBack(t *testing.T) {
 func TestFault_BlackholeOpensTheBreaker(t *testing.T) {
 	const timeout = 250 * time.Millisecond
 	p := proxied(t)
-	s := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{through: p, timeout: timeout})
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	baseline := runtime.NumGoroutine()
 
@@ -109,7 +110,7 @@ func TestFault_BlackholeOpensTheBreaker(t *testing.T) {
 				logFault(t, "blackhole, breaker open", res, took, timeout)
 			}
 			fastRefusals++
-			if code := errorCode(t, res.Body); code != "unavailable" {
+			if code := servicetest.ErrorCode(t, res.Body); code != "unavailable" {
 				t.Fatalf("breaker refusal code %s", code)
 			}
 		case res.Status == http.StatusServiceUnavailable:
@@ -121,11 +122,11 @@ func TestFault_BlackholeOpensTheBreaker(t *testing.T) {
 	if fastRefusals < 3 {
 		t.Fatal("the breaker never opened: requests kept waiting for the full timeout")
 	}
-	if !eventually(2*time.Second, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
+	if !servicetest.Eventually(2*time.Second, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
 		t.Fatalf("pool InUse = %d with the database blackholed, want 0", s.Svc.DB.Stats().InUse)
 	}
 	p.Reset()
-	if !eventually(10*time.Second, func() bool { return get(t, s.URL+"/project/1").Status == http.StatusOK }) {
+	if !servicetest.Eventually(10*time.Second, func() bool { return servicetest.Get(t, s.URL+"/project/1").Status == http.StatusOK }) {
 		t.Fatal("no recovery within 10s after the blackhole ended")
 	}
 	goroutinesBackTo(t, baseline)
@@ -137,7 +138,7 @@ func TestFault_BlackholeOpensTheBreaker(t *testing.T) {
 func TestFault_ConnectionResetMidQuery(t *testing.T) {
 	const timeout = time.Second
 	p := proxied(t)
-	s := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{through: p, timeout: timeout})
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	baseline := runtime.NumGoroutine()
 	if err := p.AddToxic("reset", "reset_peer", "downstream", map[string]any{"timeout": 0}); err != nil {
@@ -145,19 +146,19 @@ func TestFault_ConnectionResetMidQuery(t *testing.T) {
 	}
 	res, took := timedGet(t, s.URL+"/project/1")
 	logFault(t, "connection reset by peer", res, took, timeout)
-	if res.Status != http.StatusServiceUnavailable || errorCode(t, res.Body) != "unavailable" {
+	if res.Status != http.StatusServiceUnavailable || servicetest.ErrorCode(t, res.Body) != "unavailable" {
 		t.Fatalf("with resets: %d %s, want 503 unavailable", res.Status, res.Body)
 	}
 	if took > timeout {
 		t.Fatalf("reset answered after %s, want within the timeout", took)
 	}
 	p.Reset()
-	if !eventually(10*time.Second, func() bool { return get(t, s.URL+"/project/1").Status == http.StatusOK }) {
+	if !servicetest.Eventually(10*time.Second, func() bool { return servicetest.Get(t, s.URL+"/project/1").Status == http.StatusOK }) {
 		t.Fatal("no recovery after the resets ended")
 	}
 	// Once recovered, no request trips over a broken pooled connection.
 	for i := range 20 {
-		if res := get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
+		if res := servicetest.Get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
 			t.Fatalf("request %d after recovery: %d %s", i, res.Status, res.Body)
 		}
 	}
@@ -186,7 +187,7 @@ func TestFault_SlowLinks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := proxied(t)
-			s := startService(t, dbtest.NewDatabase(t, "sql/seed.sql"), options{through: p, timeout: timeout})
+			s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
 			warm(t, s, 3)
 			baseline := runtime.NumGoroutine()
 			if err := p.AddToxic("slow", tc.typ, "downstream", tc.attributes); err != nil {
@@ -200,11 +201,11 @@ func TestFault_SlowLinks(t *testing.T) {
 			if took > timeout+timeout/2 {
 				t.Fatalf("answered after %s, want within 1.5 x timeout (%s)", took, timeout+timeout/2)
 			}
-			if !eventually(2*timeout, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
+			if !servicetest.Eventually(2*timeout, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
 				t.Fatalf("pool InUse = %d", s.Svc.DB.Stats().InUse)
 			}
 			p.Reset()
-			if !eventually(10*time.Second, func() bool { return get(t, s.URL+"/project/1").Status == http.StatusOK }) {
+			if !servicetest.Eventually(10*time.Second, func() bool { return servicetest.Get(t, s.URL+"/project/1").Status == http.StatusOK }) {
 				t.Fatal("no recovery")
 			}
 			goroutinesBackTo(t, baseline)

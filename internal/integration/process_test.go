@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +17,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/clinicaldata/projectsvc/internal/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
+	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 )
 
 var (
@@ -48,16 +49,6 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // process is the service running as a real OS process.
 type process struct {
 	cmd     *exec.Cmd
@@ -84,17 +75,18 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 	return w.p.logs.Write(b)
 }
 
-// startProcess runs the built service with a config whose extra YAML is
-// appended, the DSN given by MYSQL_DSN, and waits until /healthz answers.
-func startProcess(t *testing.T, dsn string, extraYAML string) *process {
+// startProcess runs the built service with the shipped configuration as
+// deployed — JSON logs at info, the DevServer with metrics — on free
+// loopback ports, the overrides merged over it and the DSN given by
+// MYSQL_DSN, and waits until /healthz answers.
+func startProcess(t *testing.T, dsn string, overrides ...string) *process {
 	t.Helper()
-	port, devPort := freePort(t), freePort(t)
-	cfg := fmt.Sprintf("Name: project-api\nHost: 127.0.0.1\nPort: %d\nMiddlewares:\n  Breaker: false\nLog:\n  Encoding: json\n  Level: info\n"+
-		"DevServer:\n  Enabled: true\n  Host: 127.0.0.1\n  Port: %d\n  EnableMetrics: true\n%s", port, devPort, extraYAML)
-	file := filepath.Join(t.TempDir(), "project-api.yaml")
-	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	port, devPort := testenv.FreePort(), testenv.FreePort()
+	file := servicetest.File(t, "", append([]string{
+		fmt.Sprintf("Port: %d", port),
+		"Log: {Mode: console, Encoding: json, Level: info}",
+		fmt.Sprintf("DevServer: {Enabled: true, Host: 127.0.0.1, Port: %d}", devPort),
+	}, overrides...)...)
 	p := &process{
 		URL:    fmt.Sprintf("http://127.0.0.1:%d", port),
 		DevURL: fmt.Sprintf("http://127.0.0.1:%d", devPort),
@@ -118,7 +110,7 @@ func startProcess(t *testing.T, dsn string, extraYAML string) *process {
 			t.Logf("service logs:\n%s", p.Logs())
 		}
 	})
-	if !eventually(15*time.Second, func() bool {
+	if !servicetest.Eventually(15*time.Second, func() bool {
 		res, err := http.Get(p.URL + "/healthz")
 		if err != nil {
 			return false
@@ -151,24 +143,24 @@ func TestProcess_SIGTERMDrainsInFlightThenClosesPool(t *testing.T) {
 	t.Parallel()
 	const readLatency = 1500 * time.Millisecond
 	p := proxied(t)
-	proc := startProcess(t, proxiedDSN(t, dbtest.NewDatabase(t, "sql/seed.sql"), p.Addr()),
+	proc := startProcess(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")),
 		"Timeout: 10000\nShutdown:\n  WrapUpTime: 500ms\n  WaitTime: 15s\n")
-	if res := get(t, proc.URL+"/project/1"); res.Status != http.StatusOK {
+	if res := servicetest.Get(t, proc.URL+"/project/1"); res.Status != http.StatusOK {
 		t.Fatalf("warm-up: %d %s", res.Status, res.Body)
 	}
 	if err := p.Latency(readLatency); err != nil {
 		t.Fatal(err)
 	}
-	inflight := make(chan response, 1)
+	inflight := make(chan servicetest.Response, 1)
 	go func() {
 		res, err := http.Get(proc.URL + "/project/1")
 		if err != nil {
-			inflight <- response{Status: -1, Body: err.Error()}
+			inflight <- servicetest.Response{Status: -1, Body: err.Error()}
 			return
 		}
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
-		inflight <- response{Status: res.StatusCode, Body: string(b)}
+		inflight <- servicetest.Response{Status: res.StatusCode, Body: string(b)}
 	}()
 	time.Sleep(300 * time.Millisecond) // the request is now waiting on the database
 	signaled := time.Now()
@@ -176,7 +168,7 @@ func TestProcess_SIGTERMDrainsInFlightThenClosesPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	// During wrap-up, readiness already says 503 while the server still serves.
-	if !eventually(400*time.Millisecond, func() bool {
+	if !servicetest.Eventually(400*time.Millisecond, func() bool {
 		res, err := http.Get(proc.URL + "/readyz")
 		if err != nil {
 			return false
@@ -224,7 +216,7 @@ func TestProcess_NoSecretsOrArgumentsInLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := root.DBName
-	conn := openRoot(t, dsn)
+	conn := dbtest.Open(t, dsn)
 	user := "u" + strings.TrimPrefix(db, "dbtest_") // unique per test database
 	for _, q := range []string{
 		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, password),
@@ -240,11 +232,11 @@ func TestProcess_NoSecretsOrArgumentsInLogs(t *testing.T) {
 	proc := startProcess(t, cfg.FormatDSN(), "Timeout: 1000\n")
 	const marker = "424242"
 	for _, path := range []string{"/project/1", "/project/" + marker, "/readyz"} {
-		get(t, proc.URL+path)
+		servicetest.Get(t, proc.URL+path)
 	}
 	p.Cut() // database gone: error paths log too
 	for _, path := range []string{"/project/" + marker, "/readyz"} {
-		if res := get(t, proc.URL+path); res.Status != http.StatusServiceUnavailable {
+		if res := servicetest.Get(t, proc.URL+path); res.Status != http.StatusServiceUnavailable {
 			t.Errorf("%s with the database gone: %d, want 503", path, res.Status)
 		}
 	}
@@ -266,7 +258,7 @@ func TestProcess_MetricsExposePoolGaugesThatMove(t *testing.T) {
 	t.Parallel()
 	proc := startProcess(t, dbtest.NewDatabase(t, "sql/seed.sql"), "")
 	metric := func(name string) float64 {
-		res := get(t, proc.DevURL+"/metrics")
+		res := servicetest.Get(t, proc.DevURL+"/metrics")
 		for _, line := range strings.Split(res.Body, "\n") {
 			if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
 				var v float64
@@ -286,7 +278,7 @@ func TestProcess_MetricsExposePoolGaugesThatMove(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for r := range 10 {
-				get(t, fmt.Sprintf("%s/project/1?reports=%d", proc.URL, c*10+r+1))
+				servicetest.Get(t, fmt.Sprintf("%s/project/1?reports=%d", proc.URL, c*10+r+1))
 			}
 		}()
 	}
@@ -310,13 +302,13 @@ func TestProcess_MetricsExposePoolGaugesThatMove(t *testing.T) {
 func TestProcess_ReadinessFollowsTheDatabase(t *testing.T) {
 	t.Parallel()
 	p := proxied(t)
-	proc := startProcess(t, proxiedDSN(t, dbtest.NewDatabase(t, "sql/seed.sql"), p.Addr()), "")
-	status := func(path string) int { return get(t, proc.URL+path).Status }
+	proc := startProcess(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), "")
+	status := func(path string) int { return servicetest.Get(t, proc.URL+path).Status }
 	if s := status("/readyz"); s != http.StatusOK {
 		t.Fatalf("readyz with the database up: %d", s)
 	}
 	p.Cut()
-	if !eventually(5*time.Second, func() bool { return status("/readyz") == http.StatusServiceUnavailable }) {
+	if !servicetest.Eventually(5*time.Second, func() bool { return status("/readyz") == http.StatusServiceUnavailable }) {
 		t.Fatal("readyz did not turn 503 with the database gone")
 	}
 	if s := status("/healthz"); s != http.StatusOK {
@@ -325,7 +317,7 @@ func TestProcess_ReadinessFollowsTheDatabase(t *testing.T) {
 	if err := p.Restore(); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(5*time.Second, func() bool { return status("/readyz") == http.StatusOK }) {
+	if !servicetest.Eventually(5*time.Second, func() bool { return status("/readyz") == http.StatusOK }) {
 		t.Fatal("readyz did not return to 200 with the database back")
 	}
 }
@@ -343,9 +335,7 @@ func TestProcess_BadConfigFailsWithOneLine(t *testing.T) {
 		{"badDSN", "", "MYSQL_DSN=root:Pw-Hidden@tcp(127.0.0.1", "Mysql.DataSource"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "c.yaml")
-			os.WriteFile(file, []byte("Name: x\nPort: 1\n"+tc.yaml), 0o600)
-			cmd := exec.Command(binary(t), "-f", file)
+			cmd := exec.Command(binary(t), "-f", servicetest.File(t, "", tc.yaml))
 			cmd.Env = append(os.Environ(), "MYSQL_DSN=u:p@tcp(127.0.0.1:1)/db")
 			if tc.env != "" {
 				cmd.Env = append(cmd.Env, tc.env)
@@ -375,7 +365,7 @@ func TestProcess_BadConfigFailsWithOneLine(t *testing.T) {
 func TestProcess_SIGTERMUnderLoad(t *testing.T) {
 	t.Parallel()
 	p := proxied(t)
-	proc := startProcess(t, proxiedDSN(t, dbtest.NewDatabase(t, "sql/seed.sql"), p.Addr()),
+	proc := startProcess(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")),
 		"Timeout: 5000\nShutdown:\n  WrapUpTime: 300ms\n  WaitTime: 10s\n")
 	if err := p.Latency(50 * time.Millisecond); err != nil { // requests overlap the signal
 		t.Fatal(err)
@@ -426,7 +416,7 @@ func TestProcess_SIGTERMUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	signaled := time.Now()
-	if !eventually(5*time.Second, func() bool {
+	if !servicetest.Eventually(5*time.Second, func() bool {
 		res, err := http.Get(proc.URL + "/readyz")
 		if err != nil {
 			return true

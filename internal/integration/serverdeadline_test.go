@@ -2,13 +2,15 @@ package integration
 
 import (
 	"database/sql"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/clinicaldata/projectsvc/internal/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 )
 
 // bigTrialSites is how many sites the heavy trial has: enough that the
@@ -61,7 +63,7 @@ func runningStatements(t *testing.T, admin *sql.DB, dbName string) int {
 // fails if the feature stops working.
 func TestServerSideDeadline_StatementStopsAtTheDeadline(t *testing.T) {
 	dsn := dbtest.NewDatabase(t)
-	admin := openRoot(t, dsn)
+	admin := dbtest.Open(t, dsn)
 	loadBigTrial(t, admin)
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -89,8 +91,8 @@ func TestServerSideDeadline_StatementStopsAtTheDeadline(t *testing.T) {
 	// lingering runs one request and reports how long its statement stayed
 	// on the server after the request's deadline.
 	lingering := func(serverSide bool) time.Duration {
-		s := startService(t, dsn, options{timeout: timeout, serverSideOff: !serverSide})
-		res := get(t, s.URL+"/project/1?reports=1")
+		s := servicetest.Start(t, servicetest.Config(t, dsn, servicetest.Timeout(timeout), fmt.Sprintf("Mysql: {ServerSideDeadline: %v}", serverSide)))
+		res := servicetest.Get(t, s.URL+"/project/1?reports=1")
 		deadline := time.Now()
 		if res.Status != http.StatusGatewayTimeout {
 			t.Fatalf("server-side=%v: status %d, want 504", serverSide, res.Status)
@@ -103,7 +105,7 @@ func TestServerSideDeadline_StatementStopsAtTheDeadline(t *testing.T) {
 		}
 		gone := time.Since(deadline)
 		// Every connection is back and usable before the next variant.
-		if !eventually(natural, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
+		if !servicetest.Eventually(natural, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
 			t.Fatalf("pool InUse = %d", s.Svc.DB.Stats().InUse)
 		}
 		return gone

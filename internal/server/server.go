@@ -32,7 +32,7 @@ type Server struct {
 
 // New builds the server on svcCtx. It does not start it.
 func New(svcCtx *svc.ServiceContext) (*Server, error) {
-	rs, err := NewRest(svcCtx.Config.RestConf)
+	rs, err := newRest(svcCtx.Config.RestConf)
 	if err != nil {
 		return nil, err
 	}
@@ -48,21 +48,15 @@ func New(svcCtx *svc.ServiceContext) (*Server, error) {
 	return s, nil
 }
 
-// NewRest is the service's rest.Server without routes: go-zero's middlewares,
-// the one error table, the response guard, JSON 404/405 and the query guard.
-// New adds the routes; the benchmark adds its serial baseline's.
-func NewRest(c rest.RestConf) (*rest.Server, error) {
+// newRest is the service's rest.Server without routes: go-zero's
+// middlewares, the one error table, the response guard and JSON 404/405.
+func newRest(c rest.RestConf) (*rest.Server, error) {
 	httpx.SetErrorHandlerCtx(errs.Handle)
-	rs, err := rest.NewServer(c,
+	return rest.NewServer(c,
 		rest.WithRouter(guardRouter{router.NewRouter()}),
-		rest.WithNotFoundHandler(errorHandler(errs.Newf(errs.NotFound, "no such route; try GET /project/{id}"))),
-		rest.WithNotAllowedHandler(errorHandler(errs.Newf(errs.InvalidArgument, "method not allowed; this API only answers GET"))),
+		rest.WithNotFoundHandler(errorHandler(errs.Newf(errs.NotFound, "no such route"))),
+		rest.WithNotAllowedHandler(errorHandler(errs.Newf(errs.InvalidArgument, "method not allowed on this route"))),
 	)
-	if err != nil {
-		return nil, err
-	}
-	rs.Use(rejectRepeated("reports"))
-	return rs, nil
 }
 
 // Drain marks the server as shutting down: /readyz answers 503 from now on.
@@ -87,25 +81,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ready"})
-}
-
-// rejectRepeated answers 400 when one of the API's query parameters is given
-// more than once (go-zero folds "reports" and "reports[]" into one key and
-// would pick one value at random): a request means one thing or is refused.
-// Parameters the API does not define are ignored, repeated or not.
-func rejectRepeated(params ...string) rest.Middleware {
-	return func(next http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			query := r.URL.Query()
-			for _, name := range params {
-				if len(query[name])+len(query[name+"[]"]) > 1 {
-					httpx.ErrorCtx(r.Context(), w, errs.Newf(errs.InvalidArgument, "query parameter %q is given more than once", name))
-					return
-				}
-			}
-			next(w, r)
-		}
-	}
 }
 
 func errorHandler(e *errs.Error) http.Handler {

@@ -3,17 +3,17 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/clinicaldata/projectsvc/internal/config"
-	"github.com/clinicaldata/projectsvc/internal/fakes"
-	"github.com/clinicaldata/projectsvc/internal/leakcheck"
-	"github.com/clinicaldata/projectsvc/internal/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
+	"github.com/clinicaldata/projectsvc/internal/testing/leakcheck"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/model"
 )
 
@@ -21,69 +21,53 @@ func TestMain(m *testing.M) {
 	leakcheck.Main(m)
 }
 
-// testConfig is the service's config as deployed, with the given request
-// timeout and a DSN no test reaches (the models are fakes).
-func testConfig(t testing.TB, timeout time.Duration) config.Config {
-	t.Helper()
-	c, err := servicetest.Config("u:p@tcp(127.0.0.1:1)/db", servicetest.Options{Timeout: timeout})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return c
-}
-
-// seeded fakes: project 1 exists with two sites and two reports, project 2
-// exists with none, anything else is missing.
+// seeded fakes: project 1 exists with one institution and one report,
+// project 2 exists with none, anything else is missing.
 func seeded() fakeModels {
 	at := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
-	p := &fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) {
-		if id != 1 && id != 2 {
-			return nil, model.ErrNotFound
-		}
-		return &model.Project{Id: id, Code: "CTP-2024-017", Title: "A trial", Phase: "III", Status: "recruiting",
-			Sponsor: "Acme", CreatedAt: at, UpdatedAt: at}, nil
-	}}
-	i := &fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) {
-		if id != 1 {
-			return []*model.Site{}, nil
-		}
-		return []*model.Site{{Id: 7, Code: "INST-7", Name: "Alpha", Role: "lead", JoinedAt: at}}, nil
-	}}
-	r := &fakes.Reports{Find: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
-		if id != 1 {
-			return []*model.ProjectReport{}, nil
-		}
-		return []*model.ProjectReport{{Id: 9001, ProjectId: 1, Title: "DSMB", ReportType: "safety", CreatedAt: at}}, nil
-	}}
-	return fakeModels{p, i, r}
+	return fakeModels{
+		project: func(ctx context.Context, id uint64) (*model.Project, error) {
+			if id != 1 && id != 2 {
+				return nil, model.ErrNotFound
+			}
+			return &model.Project{Id: id, Code: "CTP-2024-017", Title: "A trial", Phase: "III", Status: "recruiting",
+				Sponsor: "Acme", CreatedAt: at, UpdatedAt: at}, nil
+		},
+		institutions: func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+			if id != 1 {
+				return []*model.ProjectInstitutionDetail{}, nil
+			}
+			return []*model.ProjectInstitutionDetail{{Id: 7, Code: "INST-7", Name: "Alpha", Role: "lead", JoinedAt: at}}, nil
+		},
+		reports: func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+			if id != 1 {
+				return []*model.ProjectReport{}, nil
+			}
+			return []*model.ProjectReport{{Id: 9001, ProjectId: 1, Title: "DSMB", ReportType: "safety", CreatedAt: at}}, nil
+		},
+	}
 }
 
-// fakeModels are the three models a ServiceContext needs.
+// fakeModels are the finders of the three models a record is read from;
+// a nil one is not faked (its calls fail with fakes.ErrNotFaked).
 type fakeModels struct {
-	p *fakes.Projects
-	i *fakes.Institutions
-	r *fakes.Reports
+	project      func(ctx context.Context, id uint64) (*model.Project, error)
+	institutions func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error)
+	reports      func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error)
+}
+
+func (m fakeModels) install(s *svc.ServiceContext) {
+	s.ProjectModel = fakes.Project(m.project)
+	s.ProjectInstitutionModel = fakes.ProjectInstitution(m.institutions)
+	s.ProjectReportModel = fakes.ProjectReport(m.reports)
 }
 
 // newTestServer serves the real router, middlewares and error table over
-// fake models.
+// fake models, with the shipped configuration and the given request timeout.
 func newTestServer(t testing.TB, timeout time.Duration, m fakeModels) *servicetest.Service {
 	t.Helper()
-	s := &svc.ServiceContext{Config: testConfig(t, timeout), ProjectModel: m.p, InstitutionModel: m.i, ReportModel: m.r}
-	return servicetest.Serve(t, s)
-}
-
-type response = servicetest.Response
-
-func get(t testing.TB, url string) response {
-	t.Helper()
-	return servicetest.Get(t, url)
-}
-
-// errorBody decodes a strict, leak-free error body.
-func errorBody(t testing.TB, body string) (code, message string) {
-	t.Helper()
-	return servicetest.ErrorBody(t, body)
+	c := servicetest.Config(t, servicetest.NoDatabase, fmt.Sprintf("Timeout: %d", timeout.Milliseconds()))
+	return servicetest.Start(t, c, svc.WithModels(m.install))
 }
 
 func TestGetProject_400OnBadInput(t *testing.T) {
@@ -102,14 +86,14 @@ func TestGetProject_400OnBadInput(t *testing.T) {
 		{"get400ReportsPlainAndArray", "/project/1?reports=5&reports[]=50", "more than once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := get(t, ts.URL+tc.path)
+			res := servicetest.Get(t, ts.URL+tc.path)
 			if res.Status != http.StatusBadRequest {
 				t.Fatalf("status = %d (%s), want 400", res.Status, res.Body)
 			}
 			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("Content-Type = %q, want JSON", ct)
 			}
-			code, msg := errorBody(t, res.Body)
+			code, msg := servicetest.ErrorBody(t, res.Body)
 			if code != "invalid_argument" {
 				t.Errorf("code = %q, want invalid_argument", code)
 			}
@@ -122,7 +106,7 @@ func TestGetProject_400OnBadInput(t *testing.T) {
 
 func TestGetProject_200(t *testing.T) {
 	ts := newTestServer(t, time.Second, seeded())
-	res := get(t, ts.URL+"/project/1")
+	res := servicetest.Get(t, ts.URL+"/project/1")
 	if res.Status != http.StatusOK {
 		t.Fatalf("status = %d (%s), want 200", res.Status, res.Body)
 	}
@@ -148,15 +132,15 @@ func TestGetProject_200(t *testing.T) {
 
 func TestGetProject_200EmptyListsAreArrays(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		sites []*model.Site
-	}{{"emptySlices", []*model.Site{}}, {"nilSlices", nil}} {
+		name         string
+		institutions []*model.ProjectInstitutionDetail
+	}{{"emptySlices", []*model.ProjectInstitutionDetail{}}, {"nilSlices", nil}} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := seeded()
-			m.i = &fakes.Institutions{Find: func(context.Context, uint64) ([]*model.Site, error) { return tc.sites, nil }}
-			m.r = &fakes.Reports{Find: func(context.Context, uint64, int) ([]*model.ProjectReport, error) { return nil, nil }}
+			m.institutions = func(context.Context, uint64) ([]*model.ProjectInstitutionDetail, error) { return tc.institutions, nil }
+			m.reports = func(context.Context, uint64, int) ([]*model.ProjectReport, error) { return nil, nil }
 			ts := newTestServer(t, time.Second, m)
-			res := get(t, ts.URL+"/project/2")
+			res := servicetest.Get(t, ts.URL+"/project/2")
 			if res.Status != http.StatusOK {
 				t.Fatalf("status = %d, want 200", res.Status)
 			}
@@ -169,11 +153,11 @@ func TestGetProject_200EmptyListsAreArrays(t *testing.T) {
 
 func TestGetProject_404WhenMissing(t *testing.T) {
 	ts := newTestServer(t, time.Second, seeded())
-	res := get(t, ts.URL+"/project/404")
+	res := servicetest.Get(t, ts.URL+"/project/404")
 	if res.Status != http.StatusNotFound {
 		t.Fatalf("status = %d, want 404", res.Status)
 	}
-	code, msg := errorBody(t, res.Body)
+	code, msg := servicetest.ErrorBody(t, res.Body)
 	if code != "not_found" || !strings.Contains(msg, "404") {
 		t.Fatalf("body = %s, want not_found naming the id", res.Body)
 	}
@@ -181,30 +165,30 @@ func TestGetProject_404WhenMissing(t *testing.T) {
 
 func TestGetProject_404JSONForUnknownRoute(t *testing.T) {
 	ts := newTestServer(t, time.Second, seeded())
-	res := get(t, ts.URL+"/projects")
-	if code, _ := errorBody(t, res.Body); res.Status != http.StatusNotFound || code != "not_found" {
+	res := servicetest.Get(t, ts.URL+"/projects")
+	if code, _ := servicetest.ErrorBody(t, res.Body); res.Status != http.StatusNotFound || code != "not_found" {
 		t.Fatalf("got %d %s, want 404 not_found", res.Status, res.Body)
 	}
 }
 
 func TestGetProject_500OnPanicAndServiceLives(t *testing.T) {
 	m := seeded()
-	m.r = &fakes.Reports{Find: func(context.Context, uint64, int) ([]*model.ProjectReport, error) {
+	m.reports = func(context.Context, uint64, int) ([]*model.ProjectReport, error) {
 		panic("injected: report read exploded")
-	}}
+	}
 	ts := newTestServer(t, time.Second, m)
-	res := get(t, ts.URL+"/project/1")
+	res := servicetest.Get(t, ts.URL+"/project/1")
 	if res.Status != http.StatusInternalServerError {
 		t.Fatalf("status = %d, want 500", res.Status)
 	}
-	if code, _ := errorBody(t, res.Body); code != "internal" {
+	if code, _ := servicetest.ErrorBody(t, res.Body); code != "internal" {
 		t.Fatalf("code = %s, want internal", code)
 	}
 	if strings.Contains(res.Body, "exploded") {
 		t.Fatalf("panic text reached the client: %s", res.Body)
 	}
 	// The process is alive and serves: a route not touching the panicking read.
-	if res := get(t, ts.URL+"/project/abc"); res.Status != http.StatusBadRequest {
+	if res := servicetest.Get(t, ts.URL+"/project/abc"); res.Status != http.StatusBadRequest {
 		t.Fatalf("after a panic, status = %d, want 400", res.Status)
 	}
 }
@@ -213,17 +197,19 @@ func TestGetProject_504AtTheDeadline(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	block := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
 	ts := newTestServer(t, timeout, fakeModels{
-		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) { return nil, block(ctx) }},
-		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) { return nil, block(ctx) }},
-		&fakes.Reports{Find: func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) { return nil, block(ctx) }},
+		func(ctx context.Context, id uint64) (*model.Project, error) { return nil, block(ctx) },
+		func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+			return nil, block(ctx)
+		},
+		func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) { return nil, block(ctx) },
 	})
 	start := time.Now()
-	res := get(t, ts.URL+"/project/1")
+	res := servicetest.Get(t, ts.URL+"/project/1")
 	elapsed := time.Since(start)
 	if res.Status != http.StatusGatewayTimeout {
 		t.Fatalf("status = %d (%s), want 504", res.Status, res.Body)
 	}
-	if code, _ := errorBody(t, res.Body); code != "timeout" {
+	if code, _ := servicetest.ErrorBody(t, res.Body); code != "timeout" {
 		t.Fatalf("code = %s, want timeout", code)
 	}
 	if elapsed < timeout || elapsed > 4*timeout {
@@ -241,15 +227,15 @@ func TestGetProject_503CarriesRetryAfterAndJSON(t *testing.T) {
 		return err
 	}
 	ts := newTestServer(t, time.Second, fakeModels{
-		&fakes.Projects{Find: func(ctx context.Context, id uint64) (*model.Project, error) { return nil, refused(ctx) }},
-		&fakes.Institutions{Find: func(ctx context.Context, id uint64) ([]*model.Site, error) { return nil, nil }},
-		&fakes.Reports{Find: func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) { return nil, nil }},
+		func(ctx context.Context, id uint64) (*model.Project, error) { return nil, refused(ctx) },
+		func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) { return nil, nil },
+		func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) { return nil, nil },
 	})
-	res := get(t, ts.URL+"/project/1")
+	res := servicetest.Get(t, ts.URL+"/project/1")
 	if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("got %d Retry-After=%q, want 503 with Retry-After", res.Status, res.Header.Get("Retry-After"))
 	}
-	if code, _ := errorBody(t, res.Body); code != "unavailable" {
+	if code, _ := servicetest.ErrorBody(t, res.Body); code != "unavailable" {
 		t.Fatalf("code = %s, want unavailable", code)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 )
 
 // TestTracing_ThreeReadsAreChildSpansOfTheRequest: with a tracer provider
@@ -25,7 +27,7 @@ func TestTracing_ThreeReadsAreChildSpansOfTheRequest(t *testing.T) {
 	})
 
 	ts := newTestServer(t, time.Second, seeded())
-	if res := get(t, ts.URL+"/project/1"); res.Status != http.StatusOK {
+	if res := servicetest.Get(t, ts.URL+"/project/1"); res.Status != http.StatusOK {
 		t.Fatalf("status %d", res.Status)
 	}
 	spans := exporter.GetSpans()
@@ -44,7 +46,7 @@ func TestTracing_ThreeReadsAreChildSpansOfTheRequest(t *testing.T) {
 			reads[s.Name] = true
 		}
 	}
-	for _, want := range []string{"read project", "read institution", "read project_report"} {
+	for _, want := range []string{"read project", "read institutions", "read reports"} {
 		if !reads[want] {
 			t.Errorf("no child span %q of the request span %q; children: %v", want, server.Name, reads)
 		}

@@ -29,9 +29,29 @@ type ServiceContext struct {
 	// Flights coalesces identical in-flight loads; nil when Coalesce is off.
 	Flights syncx.SingleFlight
 
-	ProjectModel     model.ProjectModel
-	InstitutionModel model.InstitutionModel
-	ReportModel      model.ProjectReportModel
+	ProjectModel            model.ProjectModel
+	ProjectInstitutionModel model.ProjectInstitutionModel
+	ProjectReportModel      model.ProjectReportModel
+}
+
+// Option changes what NewServiceContext builds. Tests use them to put fakes
+// in place of the database; production passes none.
+type Option func(*options)
+
+type options struct {
+	db    *sql.DB
+	edits []func(*ServiceContext)
+}
+
+// WithDB makes the context use db instead of opening a pool from the config.
+func WithDB(db *sql.DB) Option {
+	return func(o *options) { o.db = db }
+}
+
+// WithModels lets edit replace models (or anything else) once the context is
+// built, e.g. s.ProjectModel = fake.
+func WithModels(edit func(*ServiceContext)) Option {
+	return func(o *options) { o.edits = append(o.edits, edit) }
 }
 
 // Driver defaults the service relies on, applied when the DSN leaves them out.
@@ -50,10 +70,17 @@ func init() {
 
 // NewServiceContext opens the pool (lazily: no connection is made until the
 // first query) and builds the models on it.
-func NewServiceContext(c config.Config) (*ServiceContext, error) {
-	db, err := OpenDB(c.Mysql)
-	if err != nil {
-		return nil, err
+func NewServiceContext(c config.Config, opts ...Option) (*ServiceContext, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db := o.db
+	if db == nil {
+		var err error
+		if db, err = OpenDB(c.Mysql); err != nil {
+			return nil, err
+		}
 	}
 	var conn sqlx.SqlConn = sqlx.NewSqlConnFromDB(db, sqlx.WithAcceptable(breakerAcceptable))
 	if c.Mysql.ServerSideDeadline {
@@ -63,14 +90,18 @@ func NewServiceContext(c config.Config) (*ServiceContext, error) {
 	if c.Coalesce {
 		flights = syncx.NewSingleFlight()
 	}
-	return &ServiceContext{
-		Config:           c,
-		DB:               db,
-		Flights:          flights,
-		ProjectModel:     model.NewProjectModel(conn),
-		InstitutionModel: model.NewInstitutionModel(conn),
-		ReportModel:      model.NewProjectReportModel(conn),
-	}, nil
+	s := &ServiceContext{
+		Config:                  c,
+		DB:                      db,
+		Flights:                 flights,
+		ProjectModel:            model.NewProjectModel(conn),
+		ProjectInstitutionModel: model.NewProjectInstitutionModel(conn),
+		ProjectReportModel:      model.NewProjectReportModel(conn),
+	}
+	for _, edit := range o.edits {
+		edit(s)
+	}
+	return s, nil
 }
 
 // Close closes the pool; call it once the HTTP server has drained.

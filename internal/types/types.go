@@ -3,19 +3,6 @@
 
 package types
 
-type Institution struct {
-	Id                    uint64 `json:"id"`
-	Code                  string `json:"code"`
-	Name                  string `json:"name"`
-	City                  string `json:"city"`
-	Country               string `json:"country"`
-	Role                  string `json:"role"`
-	SiteStatus            string `json:"site_status"`
-	PrincipalInvestigator string `json:"principal_investigator"`
-	Enrolled              int64  `json:"enrolled"`
-	JoinedAt              string `json:"joined_at"`
-}
-
 type Project struct {
 	Id        uint64  `json:"id"`
 	Code      string  `json:"code"`
@@ -35,12 +22,25 @@ type ProjectDetailsReq struct {
 }
 
 type ProjectDetailsResp struct {
-	Project      Project       `json:"project"`
-	Institutions []Institution `json:"institutions"`
-	Reports      []Report      `json:"reports"`
+	Project      Project              `json:"project"`
+	Institutions []ProjectInstitution `json:"institutions"`
+	Reports      []ProjectReport      `json:"reports"`
 }
 
-type Report struct {
+type ProjectInstitution struct {
+	Id                    uint64 `json:"id"`
+	Code                  string `json:"code"`
+	Name                  string `json:"name"`
+	City                  string `json:"city"`
+	Country               string `json:"country"`
+	Role                  string `json:"role"`
+	SiteStatus            string `json:"site_status"`
+	PrincipalInvestigator string `json:"principal_investigator"`
+	Enrolled              int64  `json:"enrolled"`
+	JoinedAt              string `json:"joined_at"`
+}
+
+type ProjectReport struct {
 	Id          uint64  `json:"id"`
 	Title       string  `json:"title"`
 	ReportType  string  `json:"report_type"`

@@ -1,0 +1,33 @@
+// Code scaffolded by goctl. Safe to edit.
+// goctl 1.10.2
+
+package project
+
+import (
+	"net/http"
+
+	"github.com/clinicaldata/projectsvc/internal/handler/params"
+	"github.com/clinicaldata/projectsvc/internal/logic/project"
+	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/types"
+	"github.com/zeromicro/go-zero/rest/httpx"
+)
+
+// a project with its institutions (by name, then id) and its latest reports (newest first)
+func GetProjectDetailsHandler(svcCtx *svc.ServiceContext) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req types.ProjectDetailsReq
+		if err := params.Parse(r, &req); err != nil {
+			httpx.ErrorCtx(r.Context(), w, err)
+			return
+		}
+
+		l := project.NewGetProjectDetailsLogic(r.Context(), svcCtx)
+		resp, err := l.GetProjectDetails(&req)
+		if err != nil {
+			httpx.ErrorCtx(r.Context(), w, err)
+		} else {
+			httpx.OkJsonCtx(r.Context(), w, resp)
+		}
+	}
+}

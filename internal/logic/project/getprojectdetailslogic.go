@@ -1,0 +1,152 @@
+// Package project holds the logic of the project resource: the concurrent
+// fan-out of the three reads that make up a project record.
+package project
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/zeromicro/go-zero/core/logx"
+	"github.com/zeromicro/go-zero/core/trace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/types"
+	"github.com/clinicaldata/projectsvc/model"
+)
+
+// The bounds of the reports query parameter (its default, 10, is in project.api).
+const (
+	MinReports = 1
+	MaxReports = 100
+)
+
+// GetProjectDetailsLogic answers GET /project/:id.
+type GetProjectDetailsLogic struct {
+	logx.Logger
+	ctx    context.Context
+	svcCtx *svc.ServiceContext
+}
+
+// NewGetProjectDetailsLogic returns the logic of one request.
+func NewGetProjectDetailsLogic(ctx context.Context, svcCtx *svc.ServiceContext) *GetProjectDetailsLogic {
+	return &GetProjectDetailsLogic{
+		Logger: logx.WithContext(ctx),
+		ctx:    ctx,
+		svcCtx: svcCtx,
+	}
+}
+
+// GetProjectDetails validates the request, then loads the project, its
+// institutions and its latest reports.
+func (l *GetProjectDetailsLogic) GetProjectDetails(req *types.ProjectDetailsReq) (*types.ProjectDetailsResp, error) {
+	if req.Id < 1 {
+		return nil, errs.Newf(errs.InvalidArgument, "id must be a positive integer, got %d", req.Id)
+	}
+	if req.Reports < MinReports || req.Reports > MaxReports {
+		return nil, errs.Newf(errs.InvalidArgument, "reports must be between %d and %d, got %d", MinReports, MaxReports, req.Reports)
+	}
+	id, reports := uint64(req.Id), int(req.Reports)
+	if l.svcCtx.Flights == nil {
+		return loadProjectDetails(l.ctx, l.svcCtx, id, reports)
+	}
+	return coalesced(l.ctx, l.svcCtx, id, reports)
+}
+
+// coalesced joins an identical load already in flight instead of issuing
+// its own (go-zero's SingleFlight): a hot project costs the database one
+// fan-out per round trip, not one per client. A result is never older than
+// a load that was already running when the request arrived; nothing is
+// cached after the load ends. If the load this request joined was cut short
+// by its leader's cancellation or deadline while this request still has
+// time, this request loads again rather than inherit someone else's failure.
+func coalesced(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, reports int) (*types.ProjectDetailsResp, error) {
+	key := strconv.FormatUint(id, 10) + "/" + strconv.Itoa(reports)
+	for {
+		v, err := svcCtx.Flights.Do(key, func() (any, error) {
+			return loadProjectDetails(ctx, svcCtx, id, reports)
+		})
+		if err == nil {
+			return v.(*types.ProjectDetailsResp), nil
+		}
+		if ctx.Err() == nil && isContextError(err) {
+			continue // the leader gave up; this request has not
+		}
+		return nil, err
+	}
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// loadProjectDetails issues the three reads concurrently over the shared
+// pool. The first failure cancels the reads still running; the record is
+// assembled only when all three succeeded, so it is never partial.
+func loadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, limit int) (*types.ProjectDetailsResp, error) {
+	var (
+		project      *model.Project
+		institutions []*model.ProjectInstitutionDetail
+		reports      []*model.ProjectReport
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(read(gctx, svcCtx, "project", func(ctx context.Context) (err error) {
+		project, err = findProject(ctx, svcCtx, id)
+		return err
+	}))
+	g.Go(read(gctx, svcCtx, "institutions", func(ctx context.Context) (err error) {
+		institutions, err = svcCtx.ProjectInstitutionModel.FindAllByProjectID(ctx, id)
+		return err
+	}))
+	g.Go(read(gctx, svcCtx, "reports", func(ctx context.Context) (err error) {
+		reports, err = svcCtx.ProjectReportModel.FindLatestByProjectID(ctx, id, limit)
+		return err
+	}))
+	if err := g.Wait(); err != nil {
+		return nil, errs.Classify(err)
+	}
+	return toResponse(project, institutions, reports), nil
+}
+
+// findProject reads the project row; a missing project is NotFound (404),
+// never a nil record.
+func findProject(ctx context.Context, svcCtx *svc.ServiceContext, id uint64) (*model.Project, error) {
+	project, err := svcCtx.ProjectModel.FindOne(ctx, id)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, errs.Newf(errs.NotFound, "project %d does not exist", id)
+	}
+	return project, err
+}
+
+// read wraps one of the fan-out's reads (named after the part of the record
+// it reads: project, institutions, reports): it turns a panic into an
+// Internal error (errgroup does not recover, and the rest server's recover
+// middleware only guards the handler's own goroutine), records the read's
+// duration, and traces it as a child span of the request ("read <name>";
+// go-zero's sql spans nest under it).
+func read(ctx context.Context, svcCtx *svc.ServiceContext, name string, fn func(context.Context) error) func() error {
+	return func() (err error) {
+		ctx, span := trace.TracerFromContext(ctx).Start(ctx, "read "+name,
+			oteltrace.WithAttributes(attribute.String("project.read", name)))
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				err = errs.New(errs.Internal, "", fmt.Errorf("panic in %s read: %v\n%s", name, p, debug.Stack()))
+			}
+			observeRead(ctx, svcCtx, name, time.Since(start), err)
+			if err != nil {
+				span.SetStatus(codes.Error, string(errs.Classify(err).Code))
+			}
+			span.End()
+		}()
+		return fn(ctx)
+	}
+}

@@ -1,0 +1,68 @@
+package bench_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/zeromicro/go-zero/core/logx"
+	"github.com/zeromicro/go-zero/core/prometheus"
+	"github.com/zeromicro/go-zero/rest"
+
+	"github.com/clinicaldata/projectsvc/internal/server"
+	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/tools/bench"
+)
+
+// BenchmarkGetProject measures one GET /project/{id}?reports=10 from the
+// router to the JSON body: the real server (server.New: every go-zero
+// middleware, the guard, the error table) over in-memory fakes with a
+// record shaped like the bench data set's median project (32 sites, 10
+// reports). It is the service's own CPU and allocation cost per request,
+// without the database, the driver or the network. Run by `make bench`
+// (scenario 5); there is no timing assertion.
+func BenchmarkGetProject(b *testing.B) {
+	c, _, err := bench.BaseConfig("../../../etc/project-api.yaml") // the shipped config
+	if err != nil {
+		b.Fatal(err)
+	}
+	// As configured: access log at info (formatted, then discarded here) and
+	// Prometheus metrics on; the dev server itself is not started.
+	if err := logx.SetUp(c.Log); err != nil {
+		b.Fatal(err)
+	}
+	logx.SetWriter(logx.NewWriter(io.Discard))
+	prometheus.Enable()
+
+	s, err := svc.NewServiceContext(c, svc.WithModels(bench.FakeModels(bench.DefaultDataset, 32, 10)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := server.New(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sl, err := rest.NewServerless(srv.Server)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/project/42?reports=10", nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	w := httptest.NewRecorder()
+	sl.Serve(w, req)
+	if w.Code != http.StatusOK {
+		b.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	size := w.Body.Len()
+
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		sl.Serve(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+	b.ReportMetric(float64(size), "resp-bytes")
+}
