@@ -41,12 +41,13 @@ fi
 customize_golang() {
 	local root=$1
 	log "copying Go $GOVERSION_HOST from $GOROOT_HOST ($(du -sh "$GOROOT_HOST" | cut -f1)) to /usr/local/go"
-	as_root install -d -m 0755 "$root/usr/local/go"
-	# GOROOT/test is Go's own regression suite: never used to build.
+	mkdir_in_root "$root" 0755 /usr/local/go
+	# GOROOT/test is Go's own regression suite: never used to build. The
+	# copy is unpacked inside the chroot, so it cannot land on the host.
 	tar -C "$GOROOT_HOST" --exclude=./test -cf - . |
-		as_root tar -C "$root/usr/local/go" --no-same-owner --no-same-permissions -xf -
-	as_root chmod -R a+rX,go-w "$root/usr/local/go"
-	as_root install -d -m 1777 "$root/go" "$root/go/src" "$root/go/bin"
+		in_root "$root" tar -C /usr/local/go --no-same-owner --no-same-permissions -xf -
+	in_root "$root" chmod -R a+rX,go-w /usr/local/go
+	mkdir_in_root "$root" 1777 /go /go/src /go/bin
 }
 
 build_image "$TAG" "ca-certificates,git" customize_golang \
@@ -60,5 +61,9 @@ build_image "$TAG" "ca-certificates,git" customize_golang \
 	"LABEL org.opencontainers.image.description=\"Go ${GOVERSION_HOST#go} builder on Debian $DEBIAN_SUITE (projectsvc CI)\""
 
 if [[ $IMAGE_BUILT == 1 ]]; then
-	log "smoke test: $(docker run --rm "$TAG" go version)"
+	if ! version=$(docker run --rm "$TAG" go version </dev/null); then
+		docker image rm "$TAG" >/dev/null 2>&1 || true
+		die "smoke test failed: go version does not run in $TAG (image removed)"
+	fi
+	log "smoke test: $version"
 fi

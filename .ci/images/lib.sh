@@ -7,9 +7,20 @@
 #
 # Knobs (environment):
 #   DEBIAN_SUITE   Debian release to bootstrap (default: bookworm)
-#   DEBIAN_MIRROR  archive URL (default: the one in the host's apt sources,
-#                  else http://deb.debian.org/debian)
+#   DEBIAN_MIRROR  archive URL (default: the Debian archive in the host's apt
+#                  sources; without either the build stops and asks for it)
 #   REBUILD=1      rebuild even if the image tag already exists
+#   IMAGE_ROOTFS_HOOK  program run as `HOOK ROOTFS` right after debootstrap
+#                  (test seam: tripwire.sh plants symlinks there)
+#
+# The build writes only under its build directory (mktemp under $TMPDIR) and
+# into the Docker engine. A debootstrapped tree holds absolute symlinks (e.g.
+# etc/mysql/my.cnf -> /etc/alternatives/my.cnf): written through as
+# "$root/etc/...", they resolve on the HOST (issue 14). So every change to an
+# image's root file system goes through in_root / write_in_root /
+# mkdir_in_root, which run inside `chroot ROOT`, where every path and symlink
+# resolves inside the tree. The host only reads a tree (debootstrap's log, du,
+# tar -c, none of which write through a symlink).
 
 DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
 
@@ -62,8 +73,8 @@ ensure_debootstrap() {
 # debian_mirror prints the Debian archive URL to bootstrap from: $DEBIAN_MIRROR,
 # else the first URI in the host's apt sources (one-line *.list or deb822
 # *.sources) that serves a plain release suite of the Debian archive (not
-# -security/-updates/-backports, not a third-party repository), else
-# deb.debian.org.
+# -security/-updates/-backports, not a third-party repository). Dies when
+# neither gives one: there is deliberately no built-in default archive.
 debian_mirror() {
 	if [[ -n ${DEBIAN_MIRROR:-} ]]; then
 		printf '%s\n' "${DEBIAN_MIRROR%/}"
@@ -104,7 +115,9 @@ debian_mirror() {
 			END { flush(); if (found != "") print found }
 		' "${files[@]}" 2>/dev/null | head -n1)
 	fi
-	printf '%s\n' "${uri:-http://deb.debian.org/debian}" | sed 's:/*$::'
+	[[ -n ${uri:-} ]] ||
+		die "no Debian archive in the host's apt sources: set DEBIAN_MIRROR to the archive URL to bootstrap from"
+	printf '%s\n' "$uri" | sed 's:/*$::'
 }
 
 # unmount_below DIR unmounts anything still mounted under DIR (deepest first),
@@ -119,22 +132,53 @@ unmount_below() {
 	done < <(awk -v d="$dir/" 'index($2 "/", d) == 1 { print $2 }' /proc/self/mounts | sort -r)
 }
 
+# in_root ROOT CMD [ARG...] runs CMD as root inside the image root file system
+# ROOT (chroot, clean environment): paths, symlinks included, resolve inside
+# ROOT, never on the host. Standard input is passed through.
+in_root() {
+	local root=$1
+	shift
+	[[ -n $root && -d $root && ! -L $root && $(realpath -e -- "$root") != / ]] ||
+		die "in_root: '$root' is not an image root file system"
+	as_root chroot -- "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"
+}
+
+# write_in_root ROOT PATH MODE < CONTENT makes the absolute PATH inside ROOT a
+# regular file, owned by root, with MODE and standard input as content. What
+# was at PATH is replaced, never written through: a symlink there (even one
+# pointing out of the tree) becomes the file itself.
+write_in_root() {
+	local root=$1 path=$2 mode=$3
+	[[ $path == /* ]] || die "write_in_root: '$path' is not an absolute path"
+	# shellcheck disable=SC2016 # $1/$2 belong to the inner shell
+	in_root "$root" /bin/sh -euc 'rm -f -- "$1"; (umask 077 && cat >"$1"); chmod -- "$2" "$1"' \
+		write_in_root "$path" "$mode"
+}
+
+# mkdir_in_root ROOT MODE DIR... creates the absolute DIRs (and missing
+# parents) inside ROOT, owned by root, with MODE.
+mkdir_in_root() {
+	local root=$1 mode=$2
+	shift 2
+	in_root "$root" install -d -o 0 -g 0 -m "$mode" -- "$@"
+}
+
 # slim_rootfs DIR removes what a container never needs: apt caches and lists,
 # documentation, man pages, non-English locales, logs.
 slim_rootfs() {
 	local root=$1
-	as_root chroot "$root" apt-get clean
-	as_root find "$root/var/lib/apt/lists" -mindepth 1 -delete
-	as_root find "$root/var/cache/apt" "$root/var/cache/debconf" -name '*-old' -delete
-	as_root rm -rf "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/info" \
-		"$root/usr/share/lintian" "$root/usr/share/linda" "$root/var/cache/man"
-	as_root mkdir -p "$root/usr/share/doc" "$root/usr/share/man"
-	if [[ -d $root/usr/share/locale ]]; then
-		as_root find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'en*' ! -name 'locale.alias' -exec rm -rf {} +
-	fi
-	as_root find "$root/var/log" -type f -delete
-	as_root rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id" "$root/etc/hostname"
-	as_root touch "$root/etc/machine-id"
+	in_root "$root" apt-get clean
+	in_root "$root" find /var/lib/apt/lists -mindepth 1 -delete
+	in_root "$root" find /var/cache/apt /var/cache/debconf -name '*-old' -delete
+	in_root "$root" rm -rf /usr/share/doc /usr/share/man /usr/share/info \
+		/usr/share/lintian /usr/share/linda /var/cache/man
+	mkdir_in_root "$root" 0755 /usr/share/doc /usr/share/man
+	in_root "$root" /bin/sh -euc '[ ! -d /usr/share/locale ] ||
+		find /usr/share/locale -mindepth 1 -maxdepth 1 ! -name "en*" ! -name locale.alias -exec rm -rf {} +'
+	in_root "$root" find /var/log -type f -delete
+	in_root "$root" rm -f /var/lib/dbus/machine-id /etc/hostname
+	# Empty: containers must not share one machine ID.
+	write_in_root "$root" /etc/machine-id 0644 </dev/null
 }
 
 # build_image TAG PACKAGES CUSTOMIZE_FN [CHANGE...]
@@ -179,9 +223,14 @@ build_image() {
 	unmount_below "$rootfs"
 	log "debootstrap done in $((SECONDS - start))s"
 
+	if [[ -n ${IMAGE_ROOTFS_HOOK:-} ]]; then
+		log "running IMAGE_ROOTFS_HOOK $IMAGE_ROOTFS_HOOK"
+		"$IMAGE_ROOTFS_HOOK" "$rootfs"
+	fi
+
 	# Make apt inside the image point at the same archive (useful for
 	# debugging; lists are removed below so nothing is fetched at build).
-	printf 'deb %s %s main\n' "$mirror" "$DEBIAN_SUITE" | as_root tee "$rootfs/etc/apt/sources.list" >/dev/null
+	printf 'deb %s %s main\n' "$mirror" "$DEBIAN_SUITE" | write_in_root "$rootfs" /etc/apt/sources.list 0644
 
 	"$customize" "$rootfs"
 	slim_rootfs "$rootfs"

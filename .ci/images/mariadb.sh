@@ -23,14 +23,24 @@ customize_mariadb() {
 
 	# The package's postinst initialised a data directory: the entrypoint
 	# must find it empty to run its first-start initialisation.
-	as_root find "$root/var/lib/mysql" -mindepth 1 -delete
-	as_root chroot "$root" chown mysql:mysql /var/lib/mysql
-	as_root install -d -o 0 -g 0 -m 0755 "$root/docker-entrypoint-initdb.d"
+	in_root "$root" find /var/lib/mysql -mindepth 1 -delete
+	in_root "$root" chown mysql:mysql /var/lib/mysql
+	mkdir_in_root "$root" 0755 /docker-entrypoint-initdb.d
 
 	# Server settings. mariadb.conf.d is read before conf.d, so a file
 	# mounted into /etc/mysql/conf.d (e.g. testcontainers' WithConfigFile)
 	# overrides these, as with the official images.
-	as_root tee "$root/etc/mysql/my.cnf" >/dev/null <<-'EOF'
+	#
+	# /etc/mysql/my.cnf is Debian's alternatives link (my.cnf ->
+	# /etc/alternatives/my.cnf -> mariadb.cnf), absolute, so it must never be
+	# written through from the host (issue 14). Rather than replacing the link
+	# with a plain file (which update-alternatives would then warn about on
+	# every reconfiguration, its database disagreeing with the file), the
+	# image's file is registered as the my.cnf alternative with priority
+	# 1000, above all Debian registers (mysql-common 100/300, mariadb-common
+	# 200 and its own override at 500): dpkg's view stays consistent and a
+	# derived image that upgrades or reconfigures these packages keeps it.
+	write_in_root "$root" /etc/mysql/projectsvc-mariadb.cnf 0644 <<-'EOF'
 		# projectsvc-mariadb: distribution defaults, then image defaults
 		# (mariadb.conf.d/99-docker.cnf), then local overrides (conf.d).
 		[client-server]
@@ -40,7 +50,12 @@ customize_mariadb() {
 		!includedir /etc/mysql/mariadb.conf.d/
 		!includedir /etc/mysql/conf.d/
 	EOF
-	as_root tee "$root/etc/mysql/mariadb.conf.d/99-docker.cnf" >/dev/null <<-'EOF'
+	in_root "$root" update-alternatives --quiet --install /etc/mysql/my.cnf my.cnf /etc/mysql/projectsvc-mariadb.cnf 1000
+	local mycnf
+	mycnf=$(in_root "$root" readlink -f /etc/mysql/my.cnf)
+	[[ $mycnf == /etc/mysql/projectsvc-mariadb.cnf ]] ||
+		die "/etc/mysql/my.cnf resolves to $mycnf in the image, not /etc/mysql/projectsvc-mariadb.cnf"
+	write_in_root "$root" /etc/mysql/mariadb.conf.d/99-docker.cnf 0644 <<-'EOF'
 		# Container defaults of the projectsvc-mariadb image.
 		[mariadbd]
 		datadir              = /var/lib/mysql
@@ -61,7 +76,7 @@ customize_mariadb() {
 		innodb_buffer_pool_dump_at_shutdown = 0
 		innodb_buffer_pool_load_at_startup  = 0
 	EOF
-	as_root install -m 0755 "$here/mariadb-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+	write_in_root "$root" /usr/local/bin/docker-entrypoint.sh 0755 <"$here/mariadb-entrypoint.sh"
 }
 
 build_image "$TAG" "mariadb-server,mariadb-client,tzdata" customize_mariadb \
@@ -73,5 +88,9 @@ build_image "$TAG" "mariadb-server,mariadb-client,tzdata" customize_mariadb \
 	'LABEL org.opencontainers.image.description="MariaDB from Debian packages with the official mysql image contract (projectsvc CI)"'
 
 if [[ $IMAGE_BUILT == 1 ]]; then
-	log "smoke test: $(docker run --rm --entrypoint mariadbd "$TAG" --version)"
+	if ! version=$(docker run --rm --entrypoint mariadbd "$TAG" --version </dev/null); then
+		docker image rm "$TAG" >/dev/null 2>&1 || true
+		die "smoke test failed: mariadbd --version does not run in $TAG (image removed)"
+	fi
+	log "smoke test: $version"
 fi

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Host tripwire for the image builds (regression test of issue 14): rebuilds
+# the images into throwaway tags and fails when a build changed anything on
+# the host outside its build directory and the Docker engine, or when the
+# image lacks what the build meant to write into it.
+#
+#   bash .ci/images/tripwire.sh                         # mariadb, then golang
+#   TRIPWIRE_IMAGES=mariadb bash .ci/images/tripwire.sh
+#   TRIPWIRE_SCRIPTS=/tmp/old bash .ci/images/tripwire.sh  # test other copies
+#                              # of mariadb.sh, golang.sh, lib.sh, ...
+#   TRIPWIRE_IGNORE="/srv/x /home/me/.cache" ...        # more host paths that
+#                              # other processes may change meanwhile
+#
+# Per image: (1) fingerprint the host: every entry of /etc with type, mode,
+# owner, symlink target and content hash, plus a stamp file; (2) build with
+# REBUILD=1 into <name>:tripwire, TMPDIR inside this script's scratch
+# directory, and IMAGE_ROOTFS_HOOK planting absolute symlinks out of the tree
+# at the paths the build writes (a write that follows one lands in a canary
+# directory on the host); (3) fail, listing the paths, if /etc differs, if
+# anything else under / (minus /proc /sys /dev /run /tmp, Docker's and apt's
+# state, logs, the Go and user caches, /work) is newer than the stamp, if the
+# canary directory changed, or if a mount or the build directory was left
+# behind; (4) check inside the image that the files the build wrote are there
+# (for mariadb: /etc/mysql/my.cnf is the image's and mariadbd reads it).
+# debootstrap is installed (apt) before the first fingerprint: that is the
+# one host change the build may make.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+# Canary directories (under $TRIPWIRE_CANARY) the planted symlinks point to.
+canary_dirs=(f d/usr-local-bin d/usr-local-go d/go d/initdb)
+
+# plant ROOTFS (run by build_image as IMAGE_ROOTFS_HOOK, via the wrapper
+# below): replaces paths the builds write with absolute symlinks to
+# $TRIPWIRE_CANARY/... . That directory exists on the host (empty) and, as a
+# mirror, inside the tree: a write resolved inside the tree lands in the
+# mirror, one resolved on the host lands in the canary.
+plant() {
+	local root=$1
+	[[ -n ${TRIPWIRE_CANARY:-} ]] || die "plant: TRIPWIRE_CANARY not set"
+	log "planting symlinks to $TRIPWIRE_CANARY in the new tree"
+	# shellcheck disable=SC2016 # the script is for the chroot's shell
+	in_root "$root" /bin/sh -euc '
+		c=$1
+		shift
+		for d in "$@"; do mkdir -p "$c/$d"; done
+		# files the builds write (that exist or whose directory exists)
+		for f in /etc/apt/sources.list /etc/machine-id \
+			/etc/mysql/projectsvc-mariadb.cnf /etc/mysql/mariadb.conf.d/99-docker.cnf; do
+			[ -d "${f%/*}" ] || continue
+			ln -sfn "$c/f/$(echo "${f#/}" | tr / _)" "$f"
+		done
+		# directories the builds write into (none holds anything yet)
+		rmdir /usr/local/bin
+		ln -s "$c/d/usr-local-bin" /usr/local/bin
+		ln -s "$c/d/usr-local-go" /usr/local/go
+		ln -s "$c/d/go" /go
+		ln -s "$c/d/initdb" /docker-entrypoint-initdb.d
+	' plant "$TRIPWIRE_CANARY" "${canary_dirs[@]}"
+}
+
+if [[ ${1:-} == plant ]]; then
+	plant "$2"
+	exit 0
+fi
+
+scripts=$(cd "${TRIPWIRE_SCRIPTS:-$here}" && pwd)
+read -r -a images <<<"${TRIPWIRE_IMAGES:-mariadb golang}"
+
+ensure_docker
+ensure_debootstrap
+as_root true # ask for sudo's password now, not in the middle
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/projectsvc-tripwire.XXXXXX")
+tags=()
+cleanup() {
+	local t
+	for t in "${tags[@]}"; do
+		docker image rm "$t" >/dev/null 2>&1 || true
+	done
+	unmount_below "$scratch"
+	as_root rm -rf --one-file-system "$scratch"
+}
+trap cleanup EXIT
+canary=$scratch/canary
+mkdir -p "$scratch/tmp" "${canary_dirs[@]/#/$canary/}"
+printf '#!/bin/sh\nexec bash %q plant "$@"\n' "$here/tripwire.sh" >"$scratch/plant"
+chmod 0755 "$scratch/plant"
+
+# Paths that change on their own, or legitimately during a build.
+ignore=(/proc /sys /dev /run /tmp "$scratch" "${TMPDIR:-/tmp}"
+	/var/lib/docker /var/lib/containerd /var/cache/apt /var/lib/apt/lists /var/log
+	/work "${HOME:-/root}/.cache" /root/.cache)
+if command -v go >/dev/null 2>&1; then
+	while read -r d; do
+		[[ -n $d ]] && ignore+=("$d")
+	done < <(GOTOOLCHAIN=local go env GOCACHE GOMODCACHE GOTELEMETRYDIR 2>/dev/null || true)
+fi
+read -r -a more <<<"${TRIPWIRE_IGNORE:-}"
+ignore+=("${more[@]}")
+prune=()
+for d in "${ignore[@]}"; do
+	prune+=(-path "$(realpath -m "$d")" -o)
+done
+unset 'prune[-1]'
+# Every file system backed by a device (/, and /home, /var... if separate).
+mapfile -t fsroots < <(awk '$1 ~ /^\// { print $2 }' /proc/self/mounts | sort -u)
+
+# etc_fingerprint: type, mode, owner and symlink target of every entry of
+# /etc, and the content hash of every file, sorted.
+etc_fingerprint() {
+	{
+		as_root find /etc -xdev \( -type l -printf 'l %m %U:%G %p -> %l\n' \) -o -printf '%y %m %U:%G %p\n'
+		as_root find /etc -xdev -type f -print0 | as_root xargs -0 -r sha256sum | awk '{ h = $1; $1 = ""; print "sha256" $0 " " h }'
+	} | LC_ALL=C sort
+}
+
+# changed_since STAMP: entries (outside the ignored paths) modified or
+# changed (mode, owner, links) after STAMP.
+changed_since() {
+	as_root find "${fsroots[@]}" -xdev \( "${prune[@]}" \) -prune -o \
+		\( -newer "$1" -o -cnewer "$1" \) -printf '%y %p\n' 2>/dev/null | LC_ALL=C sort -u
+}
+
+canary_fingerprint() {
+	as_root find "$canary" -printf '%y %m %U:%G %s %C@ %p\n' | LC_ALL=C sort
+}
+
+failures=()
+fail() {
+	log "FAIL: $*"
+	failures+=("$*")
+}
+
+# in_image TAG CMD...: runs CMD in a throwaway container of TAG.
+in_image() {
+	local tag=$1
+	shift
+	docker run --rm --network none --entrypoint "$1" "$tag" "${@:2}" </dev/null
+}
+
+check_mariadb_image() {
+	local tag=$1 first defaults
+	first=$(in_image "$tag" head -n1 /etc/mysql/my.cnf) || first="(unreadable)"
+	log "image /etc/mysql/my.cnf: $first"
+	[[ $first == '# projectsvc-mariadb:'* ]] ||
+		fail "$tag: /etc/mysql/my.cnf is not the image's (first line: $first)"
+	if ! in_image "$tag" my_print_defaults --help | grep -q '/etc/mysql/my.cnf'; then
+		fail "$tag: /etc/mysql/my.cnf is not among mariadb's default option files"
+	fi
+	defaults=$(in_image "$tag" mariadbd --print-defaults) || defaults=
+	local want
+	for want in --bind-address=0.0.0.0 --max_connections=500 --skip-log-bin --socket=/run/mysqld/mysqld.sock; do
+		grep -q -- "$want" <<<"$defaults" || fail "$tag: mariadbd --print-defaults lacks $want"
+	done
+	in_image "$tag" cat /usr/local/bin/docker-entrypoint.sh | cmp -s - "$scripts/mariadb-entrypoint.sh" ||
+		fail "$tag: /usr/local/bin/docker-entrypoint.sh is not mariadb-entrypoint.sh"
+	in_image "$tag" test -x /usr/local/bin/docker-entrypoint.sh -a -d /docker-entrypoint-initdb.d ||
+		fail "$tag: entrypoint not executable or /docker-entrypoint-initdb.d missing"
+}
+
+check_golang_image() {
+	local tag=$1 version want
+	want=$(GOTOOLCHAIN=local "${GO:-go}" env GOVERSION)
+	version=$(in_image "$tag" go version) || version=
+	[[ $version == "go version $want "* ]] || fail "$tag: go version says '$version', want $want"
+	in_image "$tag" test -d /go/bin -a -k /go || fail "$tag: /go/bin missing or /go not sticky"
+}
+
+check_common() {
+	local tag=$1 sources
+	sources=$(in_image "$tag" cat /etc/apt/sources.list) || sources=
+	[[ $sources == "deb "*" $DEBIAN_SUITE main" ]] || fail "$tag: /etc/apt/sources.list is '$sources'"
+	in_image "$tag" sh -c 'test -f /etc/machine-id && ! test -L /etc/machine-id && ! test -s /etc/machine-id' ||
+		fail "$tag: /etc/machine-id is not an empty regular file"
+}
+
+# show LABEL FILE: the first lines of a difference, indented.
+show() {
+	log "$1 ($(wc -l <"$2") lines):"
+	head -n 60 "$2" | sed 's/^/    /' >&2
+}
+
+total_start=$SECONDS
+for image in "${images[@]}"; do
+	case $image in
+	mariadb) tag=projectsvc-mariadb:tripwire tagvar=MARIADB_IMAGE ;;
+	golang) tag=projectsvc-golang:tripwire tagvar=GO_BUILDER_IMAGE ;;
+	*) die "unknown image '$image' (TRIPWIRE_IMAGES: mariadb golang)" ;;
+	esac
+	[[ -f $scripts/$image.sh ]] || die "no $scripts/$image.sh"
+	tags+=("$tag")
+	work=$scratch/$image
+	mkdir -p "$work"
+
+	log "$image: fingerprinting the host"
+	etc_fingerprint >"$work/etc.before"
+	canary_fingerprint >"$work/canary.before"
+	touch "$work/stamp"
+	changed_since "$work/stamp" >"$work/changed.before" # concurrent noise
+
+	log "$image: building $tag with $scripts/$image.sh"
+	start=$SECONDS
+	if ! env REBUILD=1 "$tagvar=$tag" TMPDIR="$scratch/tmp" \
+		IMAGE_ROOTFS_HOOK="$scratch/plant" TRIPWIRE_CANARY="$canary" \
+		bash "$scripts/$image.sh" </dev/null; then
+		fail "$image: the build failed"
+	fi
+	log "$image: build took $((SECONDS - start))s; comparing the host"
+
+	etc_fingerprint >"$work/etc.after"
+	diff -U0 "$work/etc.before" "$work/etc.after" | grep -E '^[-+][^-+]' >"$work/etc.diff" || true
+	if [[ -s $work/etc.diff ]]; then
+		show "$image: /etc changed during the build (- before, + after)" "$work/etc.diff"
+		fail "$image: the build changed /etc on the host: $(grep -oE ' /etc/[^ ]*' "$work/etc.diff" | sort -u | tr -d ' ' | tr '\n' ' ')"
+	fi
+	changed_since "$work/stamp" | LC_ALL=C comm -23 - "$work/changed.before" >"$work/changed"
+	if [[ -s $work/changed ]]; then
+		show "$image: changed on the host outside the build directory" "$work/changed"
+		fail "$image: the build changed the host outside its build directory: $(awk '{ print $2 }' "$work/changed" | head -n 10 | tr '\n' ' ')"
+	fi
+	canary_fingerprint >"$work/canary.after"
+	if ! cmp -s "$work/canary.before" "$work/canary.after"; then
+		diff -U0 "$work/canary.before" "$work/canary.after" | grep -E '^[-+][^-+]' >"$work/canary.diff" || true
+		show "$image: written through a planted symlink (host canary $canary)" "$work/canary.diff"
+		fail "$image: the build wrote through symlinks in the tree to the host"
+	fi
+	if grep -qF " $scratch/" /proc/self/mounts; then
+		fail "$image: mounts left behind: $(grep -F " $scratch/" /proc/self/mounts | awk '{ print $2 }' | tr '\n' ' ')"
+	fi
+	left=$(find "$scratch/tmp" -mindepth 1 -maxdepth 1 -printf '%f ')
+	[[ -z $left ]] || fail "$image: build directory left behind in $scratch/tmp: $left"
+
+	if image_exists "$tag"; then
+		log "$image: checking the content of $tag"
+		check_common "$tag"
+		"check_${image}_image" "$tag"
+	else
+		fail "$image: no image $tag"
+	fi
+	docker image rm "$tag" >/dev/null 2>&1 || true
+done
+
+if ((${#failures[@]} > 0)); then
+	log "TRIPWIRE FAILED (${#failures[@]} problem(s), $((SECONDS - total_start))s):"
+	for f in "${failures[@]}"; do
+		log "  - $f"
+	done
+	exit 1
+fi
+log "ok: building ${images[*]} changed nothing on the host outside the build directory ($((SECONDS - total_start))s)"
