@@ -57,6 +57,9 @@ func run() error {
 		return fmt.Errorf("config %s: %w", *configFile, err)
 	}
 
+	if c.Auth.Disabled {
+		logx.Alert("authentication is DISABLED (Auth.Disabled: true): every caller reads every project and no access is audited; never run this in production")
+	}
 	svcCtx, err := svc.NewServiceContext(c)
 	if err != nil {
 		return err
@@ -74,13 +77,29 @@ func run() error {
 	// Start returns once a SIGTERM/SIGINT has drained the HTTP server (go-zero's
 	// Stop does not stop it). Only then is the pool closed: no in-flight
 	// request ever meets a closed pool.
-	srv.Start()
+	if err := start(srv); err != nil {
+		_ = svcCtx.Close()
+		return fmt.Errorf("serve on %s:%d: %w", c.Host, c.Port, err)
+	}
 	logx.Info("http server drained; closing the database pool")
 	if err := svcCtx.Close(); err != nil {
 		logx.Errorf("closing the database pool: %v", err)
 	}
 	logx.Info("database pool closed; bye")
 	logx.Close()
+	return nil
+}
+
+// start runs the server until it has drained. go-zero panics when it cannot
+// listen (e.g. the port is taken): that becomes an error, one line, not a
+// stack trace.
+func start(srv *server.Server) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	srv.Start()
 	return nil
 }
 

@@ -61,3 +61,25 @@ CREATE TABLE `project_report` (
   PRIMARY KEY (`id`),
   KEY `idx_project_report_latest` (`project_id`, `created_at`, `id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='project report';
+
+-- The access audit trail: one row per request to /project/{id} that carried
+-- a valid token, whatever its answer (200, 304, 404 for a project that does
+-- not exist or is outside the caller's grant, 400, 403, 503, 504). No record
+-- leaves the service unless its row is committed. Rows are only ever
+-- inserted: the service's database user has INSERT, not UPDATE or DELETE,
+-- on this table (sql/grants.sql). The indexes serve the auditor's two
+-- questions: who read project X, and what did subject S read.
+CREATE TABLE `access_audit` (
+  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
+  `occurred_at` datetime(6) NOT NULL COMMENT 'UTC, when the answer was decided',
+  `subject` varchar(255) NOT NULL COMMENT 'sub claim of the token',
+  `client_id` varchar(255) NOT NULL DEFAULT '' COMMENT 'azp claim of the token, else its client_id',
+  `project_id` bigint unsigned NULL DEFAULT NULL COMMENT 'the project asked for; NULL when the id in the path is not a valid one',
+  `method` varchar(8) NOT NULL COMMENT 'GET or HEAD',
+  `status` smallint unsigned NOT NULL COMMENT 'the HTTP status answered',
+  `granted_by` varchar(32) NOT NULL DEFAULT '' COMMENT 'the scope that allowed the read: project:read:all or project:read; empty when none did',
+  `trace_id` varchar(32) NOT NULL DEFAULT '' COMMENT 'trace id of the request, as in the service log',
+  PRIMARY KEY (`id`),
+  KEY `idx_access_audit_project` (`project_id`, `occurred_at`),
+  KEY `idx_access_audit_subject` (`subject`, `occurred_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='who read which project record, and what they were answered';

@@ -5,6 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -15,6 +17,7 @@ import (
 type Config struct {
 	rest.RestConf
 	Mysql MysqlConf
+	Auth  AuthConf
 	// Coalesce lets concurrent identical requests share one in-flight load
 	// (no caching: nothing outlives the load).
 	Coalesce bool `json:",default=true"`
@@ -43,6 +46,23 @@ type MysqlConf struct {
 	SlowThreshold time.Duration `json:",default=500ms"`
 }
 
+// AuthConf is how callers prove who they are: OpenID Connect bearer access
+// tokens (JWT) from the operator's identity provider. The environment
+// variables win over the file.
+type AuthConf struct {
+	// Disabled runs the service without authentication, authorization or
+	// audit trail: every caller reads every project. For local development
+	// and benchmarks only; the service logs a warning at start.
+	Disabled bool `json:",optional"`
+	// Issuer is the provider's issuer URL; tokens' iss must equal it. Its
+	// keys are found through <Issuer>/.well-known/openid-configuration.
+	Issuer string `json:",optional,env=AUTH_ISSUER"`
+	// Audience must be among a token's aud.
+	Audience string `json:",default=project-api,env=AUTH_AUDIENCE"`
+	// JwksURL, when set, is where the keys are (no discovery).
+	JwksURL string `json:",optional,env=AUTH_JWKS_URL"`
+}
+
 // Validate rejects a configuration the service cannot run with; go-zero's
 // conf.Load calls it, and the error names the bad key.
 func (c Config) Validate() error {
@@ -65,9 +85,62 @@ func (c Config) Validate() error {
 	case c.Timeout <= 0:
 		return fmt.Errorf("Timeout must be a positive number of milliseconds, got %d", c.Timeout)
 	}
+	if err := c.Auth.validate(); err != nil {
+		return err
+	}
 	if _, err := mysql.ParseDSN(m.DataSource); err != nil {
 		// The driver's message can quote the DSN, password included: never echo it.
 		return errors.New("Mysql.DataSource (or MYSQL_DSN) is not a valid go-sql-driver/mysql DSN, e.g. user:pass@tcp(host:3306)/db")
 	}
 	return nil
+}
+
+func (a AuthConf) validate() error {
+	if a.Disabled {
+		return nil
+	}
+	if a.Issuer == "" {
+		return errors.New("Auth.Issuer is empty: set it (or AUTH_ISSUER) to the issuer URL of your OpenID Connect provider, " +
+			"or set Auth.Disabled: true to run without authentication (never in production)")
+	}
+	if a.Audience == "" {
+		return errors.New("Auth.Audience is empty: set it (or AUTH_AUDIENCE) to the audience your provider puts in the service's tokens")
+	}
+	if err := SecureURL(a.Issuer); err != nil {
+		return fmt.Errorf("Auth.Issuer (or AUTH_ISSUER) %w", err)
+	}
+	if a.JwksURL != "" {
+		if err := SecureURL(a.JwksURL); err != nil {
+			return fmt.Errorf("Auth.JwksURL (or AUTH_JWKS_URL) %w", err)
+		}
+	}
+	return nil
+}
+
+// SecureURL accepts an https:// URL, and http:// only on a loopback host
+// (a provider on the same machine, as in tests): keys fetched over plain
+// HTTP from elsewhere could be anyone's.
+func SecureURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not an absolute URL like https://idp.example.com/realms/clinical", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("%q must be https:// (http:// is accepted only on a loopback address)", raw)
+	default:
+		return fmt.Errorf("%q must be an https:// URL", raw)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

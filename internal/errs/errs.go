@@ -28,11 +28,13 @@ type Code string
 
 // The codes of the API contract (README.md, "Errors").
 const (
-	InvalidArgument Code = "invalid_argument"
-	NotFound        Code = "not_found"
-	Timeout         Code = "timeout"
-	Unavailable     Code = "unavailable"
-	Internal        Code = "internal"
+	InvalidArgument  Code = "invalid_argument"
+	Unauthenticated  Code = "unauthenticated"
+	PermissionDenied Code = "permission_denied"
+	NotFound         Code = "not_found"
+	Timeout          Code = "timeout"
+	Unavailable      Code = "unavailable"
+	Internal         Code = "internal"
 	// Canceled is the client having gone away; nobody reads the answer, it
 	// only shows up in access logs and metrics (as nginx's 499).
 	Canceled Code = "canceled"
@@ -48,12 +50,14 @@ var kinds = map[Code]struct {
 	status  int
 	message string // the default text a person reads
 }{
-	InvalidArgument: {http.StatusBadRequest, "the request is not valid"},
-	NotFound:        {http.StatusNotFound, "no such resource"},
-	Timeout:         {http.StatusGatewayTimeout, "the request did not complete within its deadline; retry later"},
-	Unavailable:     {http.StatusServiceUnavailable, "the service cannot reach its database right now; retry later"},
-	Internal:        {http.StatusInternalServerError, "internal error; it has been logged"},
-	Canceled:        {StatusClientClosedRequest, "the client closed the request"},
+	InvalidArgument:  {http.StatusBadRequest, "the request is not valid"},
+	Unauthenticated:  {http.StatusUnauthorized, "a valid bearer token is required"},
+	PermissionDenied: {http.StatusForbidden, "the token does not grant access to this resource"},
+	NotFound:         {http.StatusNotFound, "no such resource"},
+	Timeout:          {http.StatusGatewayTimeout, "the request did not complete within its deadline; retry later"},
+	Unavailable:      {http.StatusServiceUnavailable, "the service cannot reach its database right now; retry later"},
+	Internal:         {http.StatusInternalServerError, "internal error; it has been logged"},
+	Canceled:         {StatusClientClosedRequest, "the client closed the request"},
 }
 
 // Error is a failure of a known kind. Message is what the client reads; Err,

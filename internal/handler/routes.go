@@ -14,13 +14,16 @@ import (
 
 func RegisterHandlers(server *rest.Server, serverCtx *svc.ServiceContext) {
 	server.AddRoutes(
-		[]rest.Route{
-			{
-				// a project with its institutions (by name, then id) and its latest reports (newest first)
-				Method:  http.MethodGet,
-				Path:    "/project/:id",
-				Handler: project.GetProjectDetailsHandler(serverCtx),
-			},
-		},
+		rest.WithMiddlewares(
+			[]rest.Middleware{serverCtx.Audit, serverCtx.Auth},
+			[]rest.Route{
+				{
+					// a project with its institutions (by name, then id) and its latest reports (newest first)
+					Method:  http.MethodGet,
+					Path:    "/project/:id",
+					Handler: project.GetProjectDetailsHandler(serverCtx),
+				},
+			}...,
+		),
 	)
 }

@@ -3,8 +3,10 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -287,8 +289,8 @@ func TestProcess_MetricsExposePoolGaugesThatMove(t *testing.T) {
 	if after <= before {
 		t.Fatalf("go_sql_open_connections %v -> %v under load, want it to grow", before, after)
 	}
-	if n := metric(`project_read_duration_ms_count{model="project"}`); n < 80 {
-		t.Fatalf("project_read_duration_ms_count{model=project} = %v after 80 requests", n)
+	if n := metric(`project_read_duration_seconds_count{read="project"}`); n < 80 {
+		t.Fatalf(`project_read_duration_seconds_count{read="project"} = %v after 80 requests`, n)
 	}
 	for _, name := range []string{"go_sql_in_use_connections", "go_sql_idle_connections", "go_sql_wait_count_total",
 		"go_sql_wait_duration_seconds_total", "go_sql_max_lifetime_closed_total", "http_server_requests_duration_ms_count"} {
@@ -331,11 +333,17 @@ func TestProcess_BadConfigFailsWithOneLine(t *testing.T) {
 		{"idleAboveOpen", "Mysql:\n  MaxOpenConns: 4\n  MaxIdleConns: 8\n", "", "Mysql.MaxIdleConns"},
 		{"badDuration", "Mysql:\n  ConnMaxLifetime: soon\n", "", "Mysql.ConnMaxLifetime"},
 		{"badDurationEnv", "", "MYSQL_CONN_MAX_IDLE_TIME=later", "MYSQL_CONN_MAX_IDLE_TIME"},
-		{"emptyDSN", "", "MYSQL_DSN=", "Mysql.DataSource"},
+		{"emptyDSN", "Mysql: {DataSource: ''}", "MYSQL_DSN=", "Mysql.DataSource"},
+		{"noIssuer", "Auth: {Disabled: false, Issuer: ''}", "AUTH_ISSUER=", "Auth.Issuer"},
+		{"plainHTTPIssuer", "Auth: {Disabled: false}", "AUTH_ISSUER=http://idp.example.com/realms/x", "AUTH_ISSUER"},
 		{"badDSN", "", "MYSQL_DSN=root:Pw-Hidden@tcp(127.0.0.1", "Mysql.DataSource"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary(t), "-f", servicetest.File(t, "", tc.yaml))
+			// A service that starts after all is killed rather than left
+			// to hang the suite.
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary(t), "-f", servicetest.File(t, "", tc.yaml))
 			cmd.Env = append(os.Environ(), "MYSQL_DSN=u:p@tcp(127.0.0.1:1)/db")
 			if tc.env != "" {
 				cmd.Env = append(cmd.Env, tc.env)
@@ -452,5 +460,34 @@ func TestProcess_SIGTERMUnderLoad(t *testing.T) {
 	if res, err := http.Get(proc.URL + "/project/1"); err == nil {
 		res.Body.Close()
 		t.Fatalf("after the drain a request got %d, want connection refused", res.StatusCode)
+	}
+}
+
+// TestProcess_PortInUseFailsWithOneLine: a taken port stops the service at
+// start with one line naming the address (go-zero panics there; the service
+// turns that into an error).
+func TestProcess_PortInUseFailsWithOneLine(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "-f", servicetest.File(t, servicetest.NoDatabase, fmt.Sprintf("Port: %d", port)))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("started on a taken port; output %s", out)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if !strings.Contains(l, `"level":"alert"`) { // the Auth.Disabled warning of the test settings
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], fmt.Sprintf("127.0.0.1:%d", port)) || strings.Contains(lines[0], "goroutine") {
+		t.Fatalf("want one line naming 127.0.0.1:%d, got:\n%s", port, out)
 	}
 }

@@ -38,6 +38,7 @@ func New(svcCtx *svc.ServiceContext) (*Server, error) {
 	}
 	s := &Server{Server: rs, svcCtx: svcCtx}
 	handler.RegisterHandlers(rs, svcCtx)
+	addHeadRoutes(rs)
 	rs.AddRoutes([]rest.Route{
 		{Method: http.MethodGet, Path: "/healthz", Handler: s.healthz},
 		{Method: http.MethodGet, Path: "/readyz", Handler: s.readyz},
@@ -67,11 +68,16 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ok"})
 }
 
-// readyz is readiness: 200 only when the database answers a ping quickly
-// and shutdown has not begun.
+// readyz is readiness: 200 only when shutdown has not begun, the issuer's
+// signing keys are loaded (tokens can be checked) and the database answers
+// a ping quickly.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		httpx.ErrorCtx(r.Context(), w, errs.Newf(errs.Unavailable, "shutting down"))
+		return
+	}
+	if v := s.svcCtx.Verifier; v != nil && !v.Ready() {
+		httpx.ErrorCtx(r.Context(), w, errs.Newf(errs.Unavailable, "the identity provider's signing keys are not loaded yet"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readinessPingTimeout)
@@ -82,6 +88,29 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ready"})
 }
+
+// addHeadRoutes answers HEAD on every GET route (RFC 9110 §9.3.2): the
+// route's own handler, middlewares included — so a HEAD is authenticated
+// and audited like the GET — with the body dropped. Content-Length still
+// tells the GET's size where the handler set it. (Route options such as a
+// per-route timeout are not carried over; the service sets none.)
+func addHeadRoutes(rs *rest.Server) {
+	var heads []rest.Route
+	for _, rt := range rs.Routes() {
+		if rt.Method == http.MethodGet {
+			get := rt.Handler
+			heads = append(heads, rest.Route{Method: http.MethodHead, Path: rt.Path, Handler: func(w http.ResponseWriter, r *http.Request) {
+				get(bodiless{w}, r)
+			}})
+		}
+	}
+	rs.AddRoutes(heads)
+}
+
+// bodiless drops a response's body.
+type bodiless struct{ http.ResponseWriter }
+
+func (b bodiless) Write(p []byte) (int, error) { return len(p), nil }
 
 func errorHandler(e *errs.Error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

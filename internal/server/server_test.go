@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,7 +23,7 @@ func TestMain(m *testing.M) {
 	leakcheck.Main(m)
 }
 
-// seeded fakes: project 1 exists with one institution and one report,
+// seeded fakes: project 1 exists with one institution and two reports,
 // project 2 exists with none, anything else is missing.
 func seeded() fakeModels {
 	at := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
@@ -43,7 +45,11 @@ func seeded() fakeModels {
 			if id != 1 {
 				return []*model.ProjectReport{}, nil
 			}
-			return []*model.ProjectReport{{Id: 9001, ProjectId: 1, Title: "DSMB", ReportType: "safety", CreatedAt: at}}, nil
+			reports := []*model.ProjectReport{
+				{Id: 9002, ProjectId: 1, Title: "Enrolment", ReportType: "progress", CreatedAt: at},
+				{Id: 9001, ProjectId: 1, Title: "DSMB", ReportType: "safety", CreatedAt: at},
+			}
+			return reports[:min(limit, len(reports))], nil
 		},
 	}
 }
@@ -125,7 +131,7 @@ func TestGetProject_200(t *testing.T) {
 	if len(sites) != 1 || sites[0].(map[string]any)["joined_at"] != "2024-03-01T09:30:00Z" {
 		t.Errorf("institutions = %v", sites)
 	}
-	if reports := got["reports"].([]any); len(reports) != 1 || reports[0].(map[string]any)["id"] != float64(9001) {
+	if reports := got["reports"].([]any); len(reports) != 2 || reports[0].(map[string]any)["id"] != float64(9002) {
 		t.Errorf("reports = %v", reports)
 	}
 }
@@ -219,12 +225,8 @@ func TestGetProject_504AtTheDeadline(t *testing.T) {
 
 func TestGetProject_503CarriesRetryAfterAndJSON(t *testing.T) {
 	refused := func(ctx context.Context) error {
-		// A closed port: the driver would return this *net.OpError.
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", "127.0.0.1:1")
-		if err == nil {
-			conn.Close()
-		}
-		return err
+		// What the driver returns when the server's port is closed.
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	}
 	ts := newTestServer(t, time.Second, fakeModels{
 		func(ctx context.Context, id uint64) (*model.Project, error) { return nil, refused(ctx) },

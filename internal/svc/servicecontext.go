@@ -14,9 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/zeromicro/go-zero/core/stores/sqlx"
 	"github.com/zeromicro/go-zero/core/syncx"
+	"github.com/zeromicro/go-zero/rest"
 
+	"github.com/clinicaldata/projectsvc/internal/auth"
 	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/middleware"
 	"github.com/clinicaldata/projectsvc/model"
 )
 
@@ -32,6 +35,15 @@ type ServiceContext struct {
 	ProjectModel            model.ProjectModel
 	ProjectInstitutionModel model.ProjectInstitutionModel
 	ProjectReportModel      model.ProjectReportModel
+	AccessAuditModel        model.AccessAuditModel
+
+	// Audit and Auth are the route middlewares project.api declares.
+	Audit rest.Middleware
+	Auth  rest.Middleware
+	// Verifier checks bearer tokens; nil when Auth.Disabled.
+	Verifier *auth.Verifier
+	// AuditTrail writes access_audit; nil when Auth.Disabled.
+	AuditTrail *middleware.AuditTrail
 }
 
 // Option changes what NewServiceContext builds. Tests use them to put fakes
@@ -48,8 +60,8 @@ func WithDB(db *sql.DB) Option {
 	return func(o *options) { o.db = db }
 }
 
-// WithModels lets edit replace models (or anything else) once the context is
-// built, e.g. s.ProjectModel = fake.
+// WithModels lets edit replace models once they are built, e.g.
+// s.ProjectModel = fake; the middlewares are built on the result.
 func WithModels(edit func(*ServiceContext)) Option {
 	return func(o *options) { o.edits = append(o.edits, edit) }
 }
@@ -97,15 +109,29 @@ func NewServiceContext(c config.Config, opts ...Option) (*ServiceContext, error)
 		ProjectModel:            model.NewProjectModel(conn),
 		ProjectInstitutionModel: model.NewProjectInstitutionModel(conn),
 		ProjectReportModel:      model.NewProjectReportModel(conn),
+		AccessAuditModel:        model.NewAccessAuditModel(conn),
 	}
 	for _, edit := range o.edits {
 		edit(s)
 	}
+	if !c.Auth.Disabled {
+		s.Verifier = auth.NewVerifier(c.Auth)
+		s.AuditTrail = middleware.NewAuditTrail(s.AccessAuditModel)
+	}
+	s.Auth = middleware.NewAuthMiddleware(s.Verifier).Handle
+	s.Audit = middleware.NewAuditMiddleware(s.AuditTrail).Handle
 	return s, nil
 }
 
-// Close closes the pool; call it once the HTTP server has drained.
+// Close finishes the audit writes, stops the key refresh and closes the
+// pool; call it once the HTTP server has drained.
 func (s *ServiceContext) Close() error {
+	if s.AuditTrail != nil {
+		s.AuditTrail.Close()
+	}
+	if s.Verifier != nil {
+		s.Verifier.Close()
+	}
 	return s.DB.Close()
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clinicaldata/projectsvc/internal/auth"
 	"github.com/clinicaldata/projectsvc/internal/logic/project"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
@@ -49,7 +50,7 @@ func TestCoalesce_ConcurrentIdenticalRequestsShareOneLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := project.NewGetProjectDetailsLogic(context.Background(), s).
+			resp, err := project.NewGetProjectDetailsLogic(auth.Attach(context.Background(), auth.Anonymous), s).
 				GetProjectDetails(&types.ProjectDetailsReq{Id: 5, Reports: 10})
 			if err != nil {
 				t.Errorf("client %d: %v", i, err)
@@ -83,7 +84,7 @@ func TestCoalesce_NoCachingAfterTheLoad(t *testing.T) {
 	close(release)
 	s := gatedSvc(t, &loads, release)
 	for range 3 {
-		if _, err := project.NewGetProjectDetailsLogic(context.Background(), s).
+		if _, err := project.NewGetProjectDetailsLogic(auth.Attach(context.Background(), auth.Anonymous), s).
 			GetProjectDetails(&types.ProjectDetailsReq{Id: 5, Reports: 10}); err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +102,7 @@ func TestCoalesce_FollowerSurvivesLeaderCancel(t *testing.T) {
 	leaderCtx, cancelLeader := context.WithCancel(context.Background())
 	leaderDone := make(chan error, 1)
 	go func() {
-		_, err := project.NewGetProjectDetailsLogic(leaderCtx, s).GetProjectDetails(&types.ProjectDetailsReq{Id: 5, Reports: 10})
+		_, err := project.NewGetProjectDetailsLogic(auth.Attach(leaderCtx, auth.Anonymous), s).GetProjectDetails(&types.ProjectDetailsReq{Id: 5, Reports: 10})
 		leaderDone <- err
 	}()
 	for loads.Load() == 0 {
@@ -109,7 +110,7 @@ func TestCoalesce_FollowerSurvivesLeaderCancel(t *testing.T) {
 	}
 	followerDone := make(chan error, 1)
 	go func() {
-		_, err := project.NewGetProjectDetailsLogic(context.Background(), s).GetProjectDetails(&types.ProjectDetailsReq{Id: 5, Reports: 10})
+		_, err := project.NewGetProjectDetailsLogic(auth.Attach(context.Background(), auth.Anonymous), s).GetProjectDetails(&types.ProjectDetailsReq{Id: 5, Reports: 10})
 		followerDone <- err
 	}()
 	time.Sleep(50 * time.Millisecond) // the follower joins the leader's flight

@@ -17,6 +17,7 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clinicaldata/projectsvc/internal/auth"
 	"github.com/clinicaldata/projectsvc/internal/errs"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/types"
@@ -55,6 +56,14 @@ func (l *GetProjectDetailsLogic) GetProjectDetails(req *types.ProjectDetailsReq)
 		return nil, errs.Newf(errs.InvalidArgument, "reports must be between %d and %d, got %d", MinReports, MaxReports, req.Reports)
 	}
 	id, reports := uint64(req.Id), int(req.Reports)
+	caller := auth.From(l.ctx)
+	if caller == nil {
+		return nil, errs.New(errs.Internal, "", errors.New("no caller on the request: the Auth middleware did not run"))
+	}
+	if !caller.CanRead(id) {
+		// Exactly the answer a missing project gets: no existence oracle.
+		return nil, notFound(id)
+	}
 	if l.svcCtx.Flights == nil {
 		return loadProjectDetails(l.ctx, l.svcCtx, id, reports)
 	}
@@ -120,10 +129,16 @@ func loadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint
 // never a nil record.
 func findProject(ctx context.Context, svcCtx *svc.ServiceContext, id uint64) (*model.Project, error) {
 	project, err := svcCtx.ProjectModel.FindOne(ctx, id)
-	if errors.Is(err, model.ErrNotFound) {
-		return nil, errs.Newf(errs.NotFound, "project %d does not exist", id)
+	if errors.Is(err, model.ErrNotFound) || (err == nil && project == nil) {
+		return nil, notFound(id)
 	}
 	return project, err
+}
+
+// notFound is the answer for a project that does not exist or that the
+// caller may not read: the two are indistinguishable to the caller.
+func notFound(id uint64) error {
+	return errs.Newf(errs.NotFound, "project %d does not exist", id)
 }
 
 // read wraps one of the fan-out's reads (named after the part of the record

@@ -3,12 +3,15 @@ package project_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/leakcheck"
 
+	"github.com/clinicaldata/projectsvc/internal/auth"
 	"github.com/clinicaldata/projectsvc/internal/errs"
 	"github.com/clinicaldata/projectsvc/internal/logic/project"
 	"github.com/clinicaldata/projectsvc/internal/svc"
@@ -41,9 +44,16 @@ func newSvc(t testing.TB, p model.ProjectModel, i model.ProjectInstitutionModel,
 	return s
 }
 
-// load is one request's record through the logic, as the handler calls it.
+// load is one request's record through the logic, as the handler calls it
+// for a caller that may read every project.
 func load(ctx context.Context, s *svc.ServiceContext, id uint64, reports int) (*types.ProjectDetailsResp, error) {
-	return project.NewGetProjectDetailsLogic(ctx, s).GetProjectDetails(&types.ProjectDetailsReq{Id: int64(id), Reports: int64(reports)})
+	return loadAs(ctx, auth.Anonymous, s, id, reports)
+}
+
+// loadAs is load for the given caller.
+func loadAs(ctx context.Context, p *auth.Principal, s *svc.ServiceContext, id uint64, reports int) (*types.ProjectDetailsResp, error) {
+	return project.NewGetProjectDetailsLogic(auth.Attach(ctx, p), s).
+		GetProjectDetails(&types.ProjectDetailsReq{Id: int64(id), Reports: int64(reports)})
 }
 
 func someProject(id uint64) *model.Project {
@@ -194,5 +204,55 @@ func TestFanOut_PassesLimitAndID(t *testing.T) {
 	}
 	if gotID != 42 || gotSitesID != 42 || gotLimit != 3 {
 		t.Fatalf("reads got id=%d sites id=%d limit=%d, want 42, 42, 3", gotID, gotSitesID, gotLimit)
+	}
+}
+
+func TestGrant_ProjectOutsideTheGrantIsExactlyNotFoundAndReadsNothing(t *testing.T) {
+	var reads atomic.Int64
+	s := newSvc(t,
+		fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) {
+			reads.Add(1)
+			if id == 404 {
+				return nil, model.ErrNotFound
+			}
+			return someProject(id), nil
+		}),
+		fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+			reads.Add(1)
+			return nil, nil
+		}),
+		fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+			reads.Add(1)
+			return nil, nil
+		}),
+	)
+	granted := &auth.Principal{Subject: "s", Read: true, Projects: []uint64{3, 7}}
+	if resp, err := loadAs(context.Background(), granted, s, 7, 10); err != nil || resp.Project.Id != 7 {
+		t.Fatalf("granted project 7: %v, %v", resp, err)
+	}
+	_, missing := loadAs(context.Background(), auth.Anonymous, s, 404, 10)
+	before := reads.Load()
+	_, outside := loadAs(context.Background(), granted, s, 5, 10)
+	if reads.Load() != before {
+		t.Errorf("a project outside the grant was read from the database")
+	}
+	m, o := errs.Classify(missing), errs.Classify(outside)
+	if o.Code != errs.NotFound || o.Status() != 404 {
+		t.Fatalf("outside the grant: %s/%d, want not_found/404", o.Code, o.Status())
+	}
+	if strings.Replace(m.Message, "404", "5", 1) != o.Message {
+		t.Fatalf("outside the grant says %q, a missing project says %q: they must read alike", o.Message, m.Message)
+	}
+	noScope := &auth.Principal{Subject: "s"}
+	if _, err := loadAs(context.Background(), noScope, s, 7, 10); errs.Classify(err).Code != errs.NotFound {
+		t.Fatalf("a caller without a project scope read project 7: %v", err)
+	}
+}
+
+func TestGrant_NoCallerIsAnInternalErrorNotARead(t *testing.T) {
+	s := newSvc(t, fakes.Project(nil), fakes.ProjectInstitution(nil), fakes.ProjectReport(nil))
+	_, err := project.NewGetProjectDetailsLogic(context.Background(), s).GetProjectDetails(&types.ProjectDetailsReq{Id: 1, Reports: 10})
+	if e := errs.Classify(err); e.Code != errs.Internal {
+		t.Fatalf("no caller on the request: %v, want internal (deny by default)", err)
 	}
 }

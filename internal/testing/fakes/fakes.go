@@ -66,3 +66,21 @@ func (f *projectReports) FindLatestByProjectID(ctx context.Context, projectID ui
 	}
 	return f.find(ctx, projectID, limit)
 }
+
+// AccessAudit is a model.AccessAuditModel whose InsertAll is insert (nil:
+// not faked).
+func AccessAudit(insert func(ctx context.Context, rows []*model.AccessAudit) error) model.AccessAuditModel {
+	return &accessAudit{AccessAuditModel: model.NewAccessAuditModel(NotFaked), insert: insert}
+}
+
+type accessAudit struct {
+	model.AccessAuditModel
+	insert func(ctx context.Context, rows []*model.AccessAudit) error
+}
+
+func (f *accessAudit) InsertAll(ctx context.Context, rows []*model.AccessAudit) error {
+	if f.insert == nil {
+		return f.AccessAuditModel.InsertAll(ctx, rows)
+	}
+	return f.insert(ctx, rows)
+}

@@ -1,6 +1,7 @@
 // Package faultproxy puts an in-process toxiproxy (github.com/Shopify/toxiproxy)
 // between the service and its database, so tests can inject network faults:
-// latency, resets, bandwidth limits, slow closes, and outages.
+// latency, resets, bandwidth limits, slow closes, and outages. It is the
+// project's one toxiproxy wrapper: internal/tools/slowproxy uses it too.
 package faultproxy
 
 import (
@@ -19,15 +20,21 @@ import (
 
 var seq atomic.Int64
 
-// Proxy is a TCP proxy on 127.0.0.1 in front of one upstream address.
+// Proxy is a TCP proxy in front of one upstream address.
 type Proxy struct {
 	proxy *toxiproxy.Proxy
 }
 
 // Start listens on a free loopback port and forwards to upstream (host:port).
 func Start(upstream string) (*Proxy, error) {
+	return Listen("127.0.0.1:0", upstream)
+}
+
+// Listen listens on listen (host:port; port 0 picks a free one) and forwards
+// to upstream (host:port).
+func Listen(listen, upstream string) (*Proxy, error) {
 	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(server, fmt.Sprintf("db-%d", seq.Add(1)), "127.0.0.1:0", upstream)
+	p := toxiproxy.NewProxy(server, fmt.Sprintf("db-%d", seq.Add(1)), listen, upstream)
 	if err := p.Start(); err != nil {
 		return nil, fmt.Errorf("faultproxy: start: %w", err)
 	}
@@ -67,7 +74,7 @@ func (p *Proxy) AddToxic(name, typ, stream string, attributes map[string]any) er
 }
 
 // Latency delays every chunk the database sends back by d: each query's
-// answer arrives at least d later.
+// answer arrives at least d later. The toxic is named "latency".
 func (p *Proxy) Latency(d time.Duration) error {
 	return p.AddToxic("latency", "latency", "downstream", map[string]any{"latency": d.Milliseconds()})
 }

@@ -6,6 +6,7 @@
 package servicetest
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,11 +26,14 @@ import (
 )
 
 // testSettings make the shipped configuration fit a test process: nothing
-// listens beyond loopback, no DevServer, logs only for severe events.
+// listens beyond loopback, no DevServer, logs only for severe events, and
+// authentication off — tests of access control turn it on with an issuer
+// (Issuer below), the others test other things.
 const testSettings = `
 Host: 127.0.0.1
 Log: {Mode: console, Level: severe, Stat: false}
 DevServer: {Enabled: false}
+Auth: {Disabled: true}
 `
 
 // NoDatabase is a DSN no test reaches, for services over fake models.
@@ -79,6 +83,12 @@ func merge(dst, src map[string]any) {
 // Timeout is the override setting the request deadline (Timeout, in ms).
 func Timeout(d time.Duration) string {
 	return "Timeout: " + strconv.FormatInt(d.Milliseconds(), 10)
+}
+
+// Issuer is the override turning authentication on with the OpenID
+// Provider at issuerURL (e.g. an oidctest.Issuer's URL).
+func Issuer(issuerURL string) string {
+	return fmt.Sprintf("Auth: {Disabled: false, Issuer: %q}", issuerURL)
 }
 
 // Config is YAML loaded and validated as config.Load does, with logging

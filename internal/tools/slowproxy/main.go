@@ -12,16 +12,14 @@
 // connection takes several round trips, each of which would be delayed, so
 // the test warms the service's pool first and only then slows the replies.
 //
-// It runs in its own container, built statically (CGO_ENABLED=0). It is
-// internal/testing/faultproxy's toxiproxy, except that it listens on an address of
-// the caller's choosing: faultproxy binds a loopback port, which another
-// container cannot reach. SIGTERM or SIGINT stops it.
+// It runs in its own container, built statically (CGO_ENABLED=0), and is an
+// internal/testing/faultproxy proxy listening on an address of the caller's
+// choosing (faultproxy.Start's loopback port is out of another container's
+// reach). SIGTERM or SIGINT stops it.
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -29,9 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
+	"github.com/clinicaldata/projectsvc/internal/testing/faultproxy"
 )
 
 func main() {
@@ -50,14 +46,13 @@ func main() {
 }
 
 func run(listen, upstream string, latency time.Duration) error {
-	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	proxy := toxiproxy.NewProxy(server, "slow", listen, upstream)
-	if err := proxy.Start(); err != nil {
-		return fmt.Errorf("start: %w", err)
+	proxy, err := faultproxy.Listen(listen, upstream)
+	if err != nil {
+		return err
 	}
-	defer proxy.Stop()
+	defer proxy.Close()
 
-	fmt.Printf("slowproxy: %s -> %s; SIGUSR1 adds %v to every reply\n", proxy.Listen, upstream, latency)
+	fmt.Printf("slowproxy: %s -> %s; SIGUSR1 adds %v to every reply\n", proxy.Addr(), upstream, latency)
 
 	slow := make(chan os.Signal, 1)
 	signal.Notify(slow, syscall.SIGUSR1)
@@ -69,26 +64,12 @@ func run(listen, upstream string, latency time.Duration) error {
 			fmt.Println("slowproxy: stopping")
 			return nil
 		case <-slow:
-			if err := addLatency(proxy, latency); err != nil {
+			// Replace the latency toxic if an earlier signal added it.
+			_ = proxy.RemoveToxic("latency")
+			if err := proxy.Latency(latency); err != nil {
 				return err
 			}
 			fmt.Printf("slowproxy: latency on: +%v on every reply\n", latency)
 		}
 	}
-}
-
-// addLatency adds (or, if present, replaces) the latency toxic.
-func addLatency(proxy *toxiproxy.Proxy, latency time.Duration) error {
-	_ = proxy.Toxics.RemoveToxic(context.Background(), "latency")
-	toxic, err := json.Marshal(map[string]any{
-		"name": "latency", "type": "latency", "stream": "downstream", "toxicity": 1.0,
-		"attributes": map[string]any{"latency": latency.Milliseconds()},
-	})
-	if err != nil {
-		return err
-	}
-	if _, err := proxy.Toxics.AddToxicJson(bytes.NewReader(toxic)); err != nil {
-		return fmt.Errorf("add latency toxic: %w", err)
-	}
-	return nil
 }

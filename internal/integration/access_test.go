@@ -1,0 +1,314 @@
+package integration
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/clinicaldata/projectsvc/internal/auth"
+	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/faultproxy"
+	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
+)
+
+// The platforms of the access tests.
+var (
+	trialOffice = oidctest.Client{ID: "trial-office", Secret: "office-secret", Subject: "svc-trial-office", Scopes: []string{auth.ScopeReadAll}}
+	siteAarhus  = oidctest.Client{ID: "site-aarhus", Secret: "aarhus-secret", Scopes: []string{auth.ScopeRead}, ProjectIDs: []uint64{1}}
+)
+
+// securedDatabase is a seeded database, the service's least-privilege user
+// on it (sql/grants.sql), and an admin pool to read the audit trail.
+func securedDatabase(t *testing.T) (serviceDSN string, admin *sql.DB, dbName string) {
+	t.Helper()
+	dsn := dbtest.NewDatabase(t, "sql/seed.sql")
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dbtest.ServiceUser(t, dsn), dbtest.Open(t, dsn), cfg.DBName
+}
+
+type auditRow struct {
+	Subject, ClientID, Method, GrantedBy, TraceID string
+	ProjectID                                     sql.NullInt64
+	Status                                        int
+	OccurredAt                                    time.Time
+}
+
+func auditRows(t *testing.T, admin *sql.DB) []auditRow {
+	t.Helper()
+	rows, err := admin.Query("SELECT subject, client_id, method, granted_by, trace_id, project_id, status, occurred_at FROM access_audit ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []auditRow
+	for rows.Next() {
+		var r auditRow
+		if err := rows.Scan(&r.Subject, &r.ClientID, &r.Method, &r.GrantedBy, &r.TraceID, &r.ProjectID, &r.Status, &r.OccurredAt); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// traceIDOf is the trace id go-zero sent back in the traceparent header.
+func traceIDOf(res servicetest.Response) string {
+	if parts := strings.Split(res.Header.Get("Traceparent"), "-"); len(parts) == 4 {
+		return parts[1]
+	}
+	return ""
+}
+
+func TestAccessAudit_OneRowPerAnswerToAVerifiedCaller(t *testing.T) {
+	t.Parallel()
+	iss := oidctest.Start(t, trialOffice, siteAarhus)
+	dsn, admin, _ := securedDatabase(t)
+	s := servicetest.Start(t, servicetest.Config(t, dsn, servicetest.Issuer(iss.URL)))
+	office := http.Header{"Authorization": {"Bearer " + iss.MustToken(t, trialOffice.ID, trialOffice.Secret, auth.ScopeReadAll)}}
+	aarhus := http.Header{"Authorization": {"Bearer " + iss.MustToken(t, siteAarhus.ID, siteAarhus.Secret, auth.ScopeRead)}}
+
+	// N reads from concurrent clients: N rows, whatever the batching.
+	const n = 24
+	var wg sync.WaitGroup
+	traces := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			res := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", office)
+			if res.Status != http.StatusOK {
+				t.Errorf("read %d: %d %s", i, res.Status, res.Body)
+			}
+			traces[i] = traceIDOf(res)
+		})
+	}
+	wg.Wait()
+	answers := []struct {
+		path   string
+		h      http.Header
+		status int
+	}{
+		{"/project/999", office, http.StatusNotFound},   // no such project
+		{"/project/2", aarhus, http.StatusNotFound},     // exists, outside the grant
+		{"/project/1", aarhus, http.StatusOK},           // granted
+		{"/project/abc", office, http.StatusBadRequest}, // not an id
+		{"/project/1", http.Header{}, 401},              // no token: no row
+		{"/project/1", http.Header{"Authorization": {"Bearer x.y.z"}}, 401},
+	}
+	for _, a := range answers {
+		if res := servicetest.Do(t, http.MethodGet, s.URL+a.path, a.h); res.Status != a.status {
+			t.Fatalf("GET %s: %d %s, want %d", a.path, res.Status, res.Body, a.status)
+		}
+	}
+
+	rows := auditRows(t, admin)
+	if len(rows) != n+4 {
+		t.Fatalf("%d audit rows, want %d (%d reads, 4 other answers to verified callers, no 401s)", len(rows), n+4, n)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[:n] {
+		if r.Subject != "svc-trial-office" || r.ClientID != "trial-office" || r.ProjectID.Int64 != 1 || r.Status != 200 ||
+			r.Method != "GET" || r.GrantedBy != auth.ScopeReadAll || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(r.TraceID) {
+			t.Fatalf("read row %+v", r)
+		}
+		if time.Since(r.OccurredAt) > time.Minute || r.OccurredAt.After(time.Now().Add(time.Second)) {
+			t.Fatalf("occurred_at %s is not now (UTC)", r.OccurredAt)
+		}
+		seen[r.TraceID] = true
+	}
+	for i, tr := range traces {
+		if !seen[tr] {
+			t.Fatalf("read %d's trace id %q (traceparent) is not in the audit trail", i, tr)
+		}
+	}
+	tail := rows[n:]
+	want := []struct {
+		subject string
+		project sql.NullInt64
+		status  int
+		grant   string
+	}{
+		{"svc-trial-office", sql.NullInt64{Int64: 999, Valid: true}, 404, auth.ScopeReadAll},
+		{"site-aarhus", sql.NullInt64{Int64: 2, Valid: true}, 404, ""},
+		{"site-aarhus", sql.NullInt64{Int64: 1, Valid: true}, 200, auth.ScopeRead},
+		{"svc-trial-office", sql.NullInt64{}, 400, ""},
+	}
+	for i, w := range want {
+		r := tail[i]
+		if r.Subject != w.subject || r.ProjectID != w.project || r.Status != w.status || r.GrantedBy != w.grant {
+			t.Fatalf("row %d = %+v, want %+v", n+i, r, w)
+		}
+	}
+}
+
+func TestAccessAudit_504IsAudited(t *testing.T) {
+	t.Parallel()
+	iss := oidctest.Start(t, trialOffice)
+	dsn, admin, _ := securedDatabase(t)
+	p, err := faultproxy.Start(dbtest.Shared(t).Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	const timeout = 300 * time.Millisecond
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dsn), servicetest.Issuer(iss.URL), servicetest.Timeout(timeout)))
+	office := http.Header{"Authorization": {"Bearer " + iss.MustToken(t, trialOffice.ID, trialOffice.Secret, auth.ScopeReadAll)}}
+	if res := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", office); res.Status != http.StatusOK {
+		t.Fatalf("warm-up: %d", res.Status)
+	}
+	// Reads answer after twice the deadline; the audit INSERT (a write,
+	// after the deadline) goes through the same proxy, so only the reads
+	// are slowed: the latency toxic applies to what the server sends.
+	if err := p.Latency(2 * timeout); err != nil {
+		t.Fatal(err)
+	}
+	if res := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", office); res.Status != http.StatusGatewayTimeout {
+		t.Fatalf("slow database: %d %s, want 504", res.Status, res.Body)
+	}
+	if !servicetest.Eventually(10*time.Second, func() bool {
+		rows := auditRows(t, admin)
+		return len(rows) == 2 && rows[1].Status == http.StatusGatewayTimeout
+	}) {
+		t.Fatalf("audit rows %+v, want the 200 and then the 504", auditRows(t, admin))
+	}
+}
+
+func TestAccessAudit_FailsClosedWhileTheTrailIsUnwritableAndRecoversWithoutARestart(t *testing.T) {
+	t.Parallel()
+	iss := oidctest.Start(t, trialOffice)
+	dsn, admin, dbName := securedDatabase(t)
+	s := servicetest.Start(t, servicetest.Config(t, dsn, servicetest.Issuer(iss.URL)))
+	office := http.Header{"Authorization": {"Bearer " + iss.MustToken(t, trialOffice.ID, trialOffice.Secret, auth.ScopeReadAll)}}
+	if res := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", office); res.Status != http.StatusOK {
+		t.Fatalf("before: %d", res.Status)
+	}
+	user, _ := mysql.ParseDSN(dsn)
+	account := "'" + user.User + "'@'%'"
+	exec := func(q string) {
+		t.Helper()
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("REVOKE INSERT ON `" + dbName + "`.`access_audit` FROM " + account)
+	for range 3 {
+		res := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", office)
+		if res.Status != http.StatusServiceUnavailable || servicetest.ErrorCode(t, res.Body) != "unavailable" {
+			t.Fatalf("audit trail unwritable: %d %s, want 503 unavailable", res.Status, res.Body)
+		}
+		if strings.Contains(res.Body, "CTP-2024-017") || res.Header.Get("ETag") != "" {
+			t.Fatalf("the record left without its audit row: %s", res.Body)
+		}
+	}
+	exec("GRANT INSERT ON `" + dbName + "`.`access_audit` TO " + account)
+	if !servicetest.Eventually(15*time.Second, func() bool {
+		return servicetest.Do(t, http.MethodGet, s.URL+"/project/1", office).Status == http.StatusOK
+	}) {
+		t.Fatal("no 200 within 15 s of the audit trail becoming writable again (no restart)")
+	}
+	var n int
+	if err := admin.QueryRow("SELECT COUNT(*) FROM access_audit WHERE status = 200").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if ok := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", office); ok.Status != 200 {
+		t.Fatalf("after recovery: %d", ok.Status)
+	}
+	var after int
+	if err := admin.QueryRow("SELECT COUNT(*) FROM access_audit WHERE status = 200").Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != n+1 {
+		t.Fatalf("a 200 after recovery added %d rows, want 1", after-n)
+	}
+}
+
+func TestAccessAudit_TheServiceUserCannotRewriteHistory(t *testing.T) {
+	t.Parallel()
+	dsn, _, _ := securedDatabase(t)
+	db := dbtest.Open(t, dsn)
+	if _, err := db.Exec("INSERT INTO access_audit (occurred_at, subject, method, status) VALUES (UTC_TIMESTAMP(6), 's', 'GET', 200)"); err != nil {
+		t.Fatalf("the service user cannot append to the trail: %v", err)
+	}
+	for _, q := range []string{
+		"UPDATE access_audit SET status = 404",
+		"DELETE FROM access_audit",
+		"SELECT * FROM access_audit",
+		"UPDATE project SET title = 'x'",
+		"INSERT INTO project (code, title, phase, status, sponsor) VALUES ('X', 'x', 'I', 'planned', 's')",
+		"DROP TABLE project_report",
+	} {
+		_, err := db.Exec(q)
+		var me *mysql.MySQLError
+		if err == nil || !errors.As(err, &me) || (me.Number != 1142 && me.Number != 1143) {
+			t.Errorf("%s as the service user: %v, want permission denied (1142)", q, err)
+		}
+	}
+}
+
+// TestAccess_NoTokenTextInTheLogs runs the real binary with authentication
+// on and logs at debug level, sends valid, refused and forged tokens, and
+// checks that no token — nor any of its three parts — appears in anything
+// the process wrote.
+func TestAccess_NoTokenTextInTheLogs(t *testing.T) {
+	t.Parallel()
+	none := oidctest.Client{ID: "no-scope", Secret: "no-scope-secret", Scopes: []string{"openid"}}
+	iss := oidctest.Start(t, trialOffice, siteAarhus, none)
+	dsn, _, _ := securedDatabase(t)
+	proc := startProcess(t, dsn, servicetest.Issuer(iss.URL), "Log: {Level: debug}")
+
+	expired := iss.Claims("svc-trial-office", auth.ScopeReadAll)
+	expired["exp"] = time.Now().Add(-time.Hour).Unix()
+	wrongAud := iss.Claims("svc-trial-office", auth.ScopeReadAll)
+	wrongAud["aud"] = "another-api"
+	tokens := map[string]int{
+		iss.MustToken(t, trialOffice.ID, trialOffice.Secret, auth.ScopeReadAll): http.StatusOK,
+		iss.MustToken(t, siteAarhus.ID, siteAarhus.Secret, auth.ScopeRead):      http.StatusOK,
+		iss.MustToken(t, none.ID, none.Secret, "openid"):                        http.StatusForbidden,
+		iss.Sign(expired):  http.StatusUnauthorized,
+		iss.Sign(wrongAud): http.StatusUnauthorized,
+		tamper(iss.Sign(iss.Claims("svc-trial-office", auth.ScopeReadAll))): http.StatusUnauthorized,
+	}
+	for tok, want := range tokens {
+		for _, path := range []string{"/project/1", "/project/2", "/project/abc"} {
+			res := servicetest.Do(t, http.MethodGet, proc.URL+path, http.Header{"Authorization": {"Bearer " + tok}})
+			if path == "/project/1" && res.Status != want {
+				t.Fatalf("GET %s: %d %s, want %d", path, res.Status, res.Body, want)
+			}
+		}
+	}
+	if !servicetest.Eventually(2*time.Second, func() bool { return strings.Contains(proc.Logs(), "[HTTP] 401") }) {
+		t.Fatal("the access log shows no refused request: are the logs captured?")
+	}
+	logs := proc.Logs()
+	for tok := range tokens {
+		for _, part := range append(strings.Split(tok, "."), tok) {
+			if len(part) >= 16 && strings.Contains(logs, part) {
+				t.Fatalf("the logs contain token text %.24q...", part)
+			}
+		}
+	}
+}
+
+// tamper changes one character of a token's signature.
+func tamper(token string) string {
+	i := strings.LastIndex(token, ".") + 1
+	b := []byte(token)
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}

@@ -1,0 +1,155 @@
+// Package oidctest runs a real OpenID Provider for tests and for `make
+// run`: zitadel/oidc's op package (an OpenID Certified implementation) on a
+// loopback port, with the client credentials grant, JWT access tokens and a
+// key set that can be rotated. Tokens come from its token endpoint, as a
+// platform's would; tests that need a token the provider would never issue
+// (expired, wrong audience, another key, alg "none", ...) sign one
+// themselves with Sign and SignWith.
+package oidctest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// Audience is the audience the issuer puts in its access tokens (the
+// service's default Auth.Audience).
+const Audience = "project-api"
+
+// Client is an OAuth client registered with the issuer. Its tokens carry
+// the scopes it asks for among Scopes, and, with project:read, its
+// ProjectIDs as the project_ids claim.
+type Client struct {
+	ID, Secret string
+	// Subject is the tokens' sub (default: ID, as for a service account).
+	Subject string
+	// Scopes the client may be granted.
+	Scopes []string
+	// ProjectIDs go into the project_ids claim when project:read is granted.
+	ProjectIDs []uint64
+	// TokenLifetime of its access tokens (default 5 minutes).
+	TokenLifetime time.Duration
+}
+
+// Issuer is a running OpenID Provider.
+type Issuer struct {
+	// URL is the issuer identifier (http://127.0.0.1:PORT): the discovery
+	// document is at URL + "/.well-known/openid-configuration".
+	URL string
+
+	store *storage
+	srv   *http.Server
+	ln    net.Listener
+
+	mu      sync.Mutex
+	stopped bool
+}
+
+// New starts an issuer with the given clients on a free loopback port.
+func New(clients ...Client) (*Issuer, error) {
+	return Listen("127.0.0.1:0", clients...)
+}
+
+// Listen starts an issuer with the given clients on addr.
+func Listen(addr string, clients ...Client) (*Issuer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("oidctest: %w", err)
+	}
+	iss := &Issuer{URL: "http://" + ln.Addr().String(), ln: ln}
+	iss.store, err = newStorage(clients)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	provider, err := op.NewProvider(&op.Config{CryptoKey: sha256.Sum256([]byte("oidctest"))}, iss.store,
+		op.StaticIssuer(iss.URL), op.WithAllowInsecure())
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("oidctest: %w", err)
+	}
+	iss.srv = &http.Server{Handler: provider, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = iss.srv.Serve(ln) }()
+	return iss, nil
+}
+
+// Start is New for a test: the issuer stops when t ends.
+func Start(t testing.TB, clients ...Client) *Issuer {
+	t.Helper()
+	iss, err := New(clients...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Stop)
+	return iss
+}
+
+// Stop shuts the issuer down (its port stops answering): "the identity
+// provider is down". Safe to call more than once.
+func (iss *Issuer) Stop() {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.stopped {
+		return
+	}
+	iss.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = iss.srv.Shutdown(ctx)
+}
+
+// Token gets an access token for a client from the issuer's token endpoint
+// (client credentials grant), found through its discovery document — what
+// a platform's backend does.
+func (iss *Issuer) Token(ctx context.Context, clientID, secret string, scopes ...string) (string, error) {
+	tokenURL, err := iss.tokenEndpoint(ctx)
+	if err != nil {
+		return "", err
+	}
+	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes}
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		return "", fmt.Errorf("oidctest: token for %s: %w", clientID, err)
+	}
+	return tok.AccessToken, nil
+}
+
+// MustToken is Token for a test.
+func (iss *Issuer) MustToken(t testing.TB, clientID, secret string, scopes ...string) string {
+	t.Helper()
+	tok, err := iss.Token(t.Context(), clientID, secret, scopes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (iss *Issuer) tokenEndpoint(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, iss.URL+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("oidctest: discovery: %w", err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil || doc.TokenEndpoint == "" {
+		return "", errors.New("oidctest: discovery document has no token_endpoint")
+	}
+	return doc.TokenEndpoint, nil
+}
