@@ -39,7 +39,8 @@ build:
 ## run: serve demo data; without MYSQL_DSN a throwaway database is started in Docker
 run: build
 	@if [ -n "$${MYSQL_DSN:-}" ]; then exec bin/project -f etc/project-api.yaml; \
-	else $(WITH_DB_IMAGE) exec go run ./internal/tools/devrun -- bin/project -f etc/project-api.yaml; fi
+	else go build -o bin/devrun ./internal/tools/devrun && \
+		$(WITH_DB_IMAGE) exec bin/devrun -- bin/project -f etc/project-api.yaml; fi
 
 ## test: vet, staticcheck, gen-check, then every test with the race detector
 test: lint gen-check test-race
@@ -51,10 +52,12 @@ test-race:
 test-unit:
 	go test -race -count=1 ./internal/logic/... ./internal/handler/... ./internal/server/ ./internal/config/ ./internal/errs/ ./internal/svc/
 
-## fuzz: a bounded fuzz run of path/query parsing through the real router
+## fuzz: bounded fuzz runs through the real router: path/query parsing, then
+## the Authorization header (FUZZTIME each)
 FUZZTIME ?= 20s
 fuzz:
 	go test -run='^$$' -fuzz=FuzzGetProject -fuzztime=$(FUZZTIME) ./internal/server/
+	go test -run='^$$' -fuzz=FuzzAuthorization -fuzztime=$(FUZZTIME) ./internal/server/
 
 ## soak: ~1 minute of load against the real stack while the database restarts
 soak:

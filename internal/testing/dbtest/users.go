@@ -25,44 +25,56 @@ const grantsFile = "sql/grants.sql"
 // needing more than the shipped grants fails the test.
 func ServiceUser(t testing.TB, dsn string) string {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(dsn)
+	s := Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	userDSN, drop, err := s.CreateServiceUser(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if !s.isStopped() {
+			drop()
+		}
+	})
+	return userDSN
+}
+
+// CreateServiceUser creates a user with sql/grants.sql's privileges on the
+// database of dsn and returns dsn as that user, and a func dropping it.
+func (s *Server) CreateServiceUser(ctx context.Context, dsn string) (string, func(), error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", nil, err
+	}
 	grants, err := os.ReadFile(testenv.Path(grantsFile))
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	user, password := "svc_"+randomHex(5), randomHex(12)
 	account := fmt.Sprintf("'%s'@'%%'", user)
 	script := strings.NewReplacer("`project`.", "`"+cfg.DBName+"`.", "'projectsvc'@'%'", account).Replace(string(grants))
 	if !strings.Contains(script, account) {
-		t.Fatalf("dbtest: %s grants nothing to 'projectsvc'@'%%'", grantsFile)
+		return "", nil, fmt.Errorf("dbtest: %s grants nothing to 'projectsvc'@'%%'", grantsFile)
 	}
-
-	s := Shared(t)
 	admin, err := open(s.RootDSN(""))
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	if _, err := admin.ExecContext(ctx, "CREATE USER "+account+" IDENTIFIED BY '"+password+"'"); err != nil {
-		t.Fatalf("dbtest: create user: %v", err)
+		return "", nil, fmt.Errorf("dbtest: create user: %w", err)
 	}
-	t.Cleanup(func() {
-		if s.isStopped() {
-			return
-		}
+	drop := func() {
 		if admin, err := open(s.RootDSN("")); err == nil {
 			_, _ = admin.Exec("DROP USER IF EXISTS " + account)
 			admin.Close()
 		}
-	})
+	}
 	if _, err := admin.ExecContext(ctx, script); err != nil && !isEmptyQuery(err) {
-		t.Fatalf("dbtest: apply %s: %v", grantsFile, err)
+		drop()
+		return "", nil, fmt.Errorf("dbtest: apply %s: %w", grantsFile, err)
 	}
 	cfg.User, cfg.Passwd = user, password
-	return cfg.FormatDSN()
+	return cfg.FormatDSN(), drop, nil
 }

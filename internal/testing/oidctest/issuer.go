@@ -10,16 +10,20 @@ package oidctest
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
@@ -44,30 +48,64 @@ type Client struct {
 
 // Issuer is a running OpenID Provider.
 type Issuer struct {
-	// URL is the issuer identifier (http://127.0.0.1:PORT): the discovery
-	// document is at URL + "/.well-known/openid-configuration".
+	// URL is the issuer identifier (http://127.0.0.1:PORT unless Options
+	// says otherwise): the discovery document is at URL +
+	// "/.well-known/openid-configuration".
 	URL string
 
-	store *storage
-	srv   *http.Server
-	ln    net.Listener
+	local  string // how this process reaches the issuer (its listener)
+	client *http.Client
+	store  *storage
+	srv    *http.Server
+	ln     net.Listener
 
 	mu      sync.Mutex
 	stopped bool
 }
 
+// Options say where and how an issuer serves.
+type Options struct {
+	// Addr to listen on (default 127.0.0.1:0, a free loopback port).
+	Addr string
+	// URL is the issuer identifier, when clients reach the issuer by
+	// another name than its listener's (e.g. https://issuer:9443 in a
+	// container network). Default: http(s)://<listener address>.
+	URL string
+	// TLS, when set, makes the issuer serve HTTPS with this configuration;
+	// RootCAs is what this process trusts when it calls the issuer itself.
+	TLS     *tls.Config
+	RootCAs *x509.CertPool
+}
+
 // New starts an issuer with the given clients on a free loopback port.
 func New(clients ...Client) (*Issuer, error) {
-	return Listen("127.0.0.1:0", clients...)
+	return Serve(Options{}, clients...)
 }
 
 // Listen starts an issuer with the given clients on addr.
 func Listen(addr string, clients ...Client) (*Issuer, error) {
-	ln, err := net.Listen("tcp", addr)
+	return Serve(Options{Addr: addr}, clients...)
+}
+
+// Serve starts an issuer as o says.
+func Serve(o Options, clients ...Client) (*Issuer, error) {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("oidctest: %w", err)
 	}
-	iss := &Issuer{URL: "http://" + ln.Addr().String(), ln: ln}
+	scheme := "http://"
+	if o.TLS != nil {
+		scheme = "https://"
+		ln = tls.NewListener(ln, o.TLS)
+	}
+	iss := &Issuer{URL: o.URL, local: scheme + ln.Addr().String(), ln: ln,
+		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: o.RootCAs}}}}
+	if iss.URL == "" {
+		iss.URL = iss.local
+	}
 	iss.store, err = newStorage(clients)
 	if err != nil {
 		ln.Close()
@@ -118,7 +156,7 @@ func (iss *Issuer) Token(ctx context.Context, clientID, secret string, scopes ..
 		return "", err
 	}
 	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes}
-	tok, err := cc.Token(ctx)
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, iss.client))
 	if err != nil {
 		return "", fmt.Errorf("oidctest: token for %s: %w", clientID, err)
 	}
@@ -136,11 +174,11 @@ func (iss *Issuer) MustToken(t testing.TB, clientID, secret string, scopes ...st
 }
 
 func (iss *Issuer) tokenEndpoint(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, iss.URL+"/.well-known/openid-configuration", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, iss.local+"/.well-known/openid-configuration", nil)
 	if err != nil {
 		return "", err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := iss.client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("oidctest: discovery: %w", err)
 	}
@@ -151,5 +189,17 @@ func (iss *Issuer) tokenEndpoint(ctx context.Context) (string, error) {
 	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil || doc.TokenEndpoint == "" {
 		return "", errors.New("oidctest: discovery document has no token_endpoint")
 	}
-	return doc.TokenEndpoint, nil
+	// The document names the endpoint under the issuer's URL; this process
+	// reaches it through its listener.
+	return iss.local + strings.TrimPrefix(doc.TokenEndpoint, iss.URL), nil
+}
+
+// DemoClients are the clients of the demo providers (`make run`, the
+// compose file), with one-hour tokens:
+//
+//	demo / demo-secret           project:read:all
+//	site-aarhus / aarhus-secret  project:read, project_ids [1]
+var DemoClients = []Client{
+	{ID: "demo", Secret: "demo-secret", Scopes: []string{"project:read:all"}, TokenLifetime: time.Hour},
+	{ID: "site-aarhus", Secret: "aarhus-secret", Scopes: []string{"project:read"}, ProjectIDs: []uint64{1}, TokenLifetime: time.Hour},
 }

@@ -1,16 +1,20 @@
 // Command devrun backs `make run` on a machine with no database: it starts a
 // throwaway MySQL-compatible container the same way the integration tests do
-// (internal/testing/dbtest), loads sql/schema.sql and sql/seed.sql, then runs the
-// command it is given (the service) with MYSQL_DSN pointing at it. Ctrl-C
-// stops the service, then removes the container.
+// (internal/testing/dbtest), loads sql/schema.sql and sql/seed.sql, creates
+// the service's database user with exactly sql/grants.sql's privileges,
+// starts a local OpenID Provider (internal/testing/oidctest) with a demo
+// client, then runs the command it is given (the service) with MYSQL_DSN
+// and AUTH_ISSUER pointing at them, and prints a curl line with a token
+// valid for an hour. Ctrl-C stops the service, then removes the container.
 //
-//	go run ./internal/tools/devrun -- bin/project -f etc/project-api.yaml
+//	bin/devrun -- bin/project -f etc/project-api.yaml   (make run)
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +22,7 @@ import (
 	"time"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
 )
 
 func main() {
@@ -38,7 +43,10 @@ func main() {
 
 func run(args []string) (int, error) {
 	// Signals are forwarded to the service, never acted on here directly, so
-	// the service drains and the container is removed after it exits.
+	// the service drains and the container is removed after it exits. The
+	// service runs in a process group of its own: a Ctrl-C reaches devrun
+	// (and make), and the service gets it exactly once, from here — a second
+	// SIGINT during its graceful stop would kill it.
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 
@@ -61,29 +69,79 @@ func run(args []string) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("load schema and demo data: %w", err)
 	}
+	dsn, _, err := srv.CreateServiceUser(ctx, srv.DSN(db))
+	if err != nil {
+		return 1, fmt.Errorf("create the service's database user: %w", err)
+	}
+	iss, err := oidctest.New(oidctest.DemoClients...)
+	if err != nil {
+		return 1, fmt.Errorf("start the local OpenID Provider: %w", err)
+	}
+	defer iss.Stop()
+	token, err := iss.Token(ctx, "demo", "demo-secret", "project:read:all")
+	if err != nil {
+		return 1, err
+	}
 
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), "MYSQL_DSN="+srv.DSN(db))
+	cmd.Env = append(os.Environ(), "MYSQL_DSN="+dsn, "AUTH_ISSUER="+iss.URL)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return 1, err
 	}
-	fmt.Printf("devrun: demo data loaded; try:\n\n    curl -s localhost:8888/project/1\n\n(Ctrl-C stops the service and removes the database)\n")
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	if !ready(done) {
+		return exitCode(<-done)
+	}
+	fmt.Printf("devrun: demo data loaded; the local OpenID Provider is %s. Try (the token is valid for an hour):\n\n"+
+		"    curl -s -H \"Authorization: Bearer %s\" localhost:8888/project/1\n\n"+
+		"More tokens: curl -s -u demo:demo-secret -d grant_type=client_credentials -d scope=project:read:all %s/oauth/token\n"+
+		"(or site-aarhus:aarhus-secret with scope=project:read: project 1 only). Ctrl-C stops the service and removes the database.\n",
+		iss.URL, token, iss.URL)
+	forwarded := false
 	for {
 		select {
 		case sig := <-signals:
-			_ = cmd.Process.Signal(sig)
+			if !forwarded { // one stop request; the service drains on it
+				forwarded = true
+				_ = cmd.Process.Signal(sig)
+			}
 		case err := <-done:
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				return exit.ExitCode(), nil
-			}
-			if err != nil {
-				return 1, err
-			}
-			return 0, nil
+			return exitCode(err)
 		}
 	}
+}
+
+// ready waits until the service answers /readyz on the shipped port, or it
+// exits (false).
+func ready(done chan error) bool {
+	client := http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+		if res, err := client.Get("http://127.0.0.1:8888/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+	}
+	return true // slow to be ready: say how to try it anyway
+}
+
+func exitCode(err error) (int, error) {
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit) && exit.ExitCode() >= 0:
+		return exit.ExitCode(), nil
+	case err != nil:
+		return 1, err
+	}
+	return 0, nil
 }
