@@ -15,9 +15,11 @@ import (
 type accessClaims struct {
 	jwt.RegisteredClaims
 	// Scope is RFC 8693/9068's space-separated scope string; Scp is what
-	// some providers send instead (Okta: an array, Entra ID: a string).
+	// some providers send instead (Okta: an array, Entra ID: a string), and
+	// Roles is where Entra ID puts an app-only token's app roles.
 	Scope scopes `json:"scope"`
 	Scp   scopes `json:"scp"`
+	Roles scopes `json:"roles"`
 	// ProjectIDs are the projects ScopeRead grants (array of integers).
 	ProjectIDs []uint64 `json:"project_ids"`
 	// Azp (OIDC) or ClientID (RFC 9068): the client the token was issued to.
@@ -52,7 +54,7 @@ func (c *accessClaims) principal(leeway time.Duration) (*Principal, error) {
 	if p.ClientID == "" {
 		p.ClientID = c.ClientID
 	}
-	for _, s := range append(slices.Clone(c.Scope), c.Scp...) {
+	for _, s := range slices.Concat(c.Scope, c.Scp, c.Roles) {
 		switch s {
 		case ScopeReadAll:
 			p.ReadAll = true

@@ -123,6 +123,38 @@ func TestVerify_RefusesEveryInvalidToken(t *testing.T) {
 	}
 }
 
+func TestVerify_ScopesFromScopeScpOrRoles(t *testing.T) {
+	iss := oidctest.Start(t, platformAll)
+	v := newVerifier(t, iss)
+	for _, tc := range []struct {
+		name  string
+		claim string
+		value any
+		all   bool
+		read  bool
+	}{
+		{"scopeString", "scope", "openid project:read:all", true, false},
+		{"scpArray", "scp", []string{"project:read"}, false, true},
+		{"scpString", "scp", "profile project:read", false, true},
+		{"rolesArray", "roles", []string{"project:read:all"}, true, false},
+		{"otherScopesOnly", "scope", "openid profile project:write", false, false},
+		{"nearMiss", "scope", "project:read:al project:reads", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := iss.Claims("svc", "")
+			delete(c, "scope")
+			c[tc.claim] = tc.value
+			p, err := v.Verify(context.Background(), iss.Sign(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.ReadAll != tc.all || p.Read != tc.read {
+				t.Fatalf("%s=%v: ReadAll %v Read %v, want %v %v", tc.claim, tc.value, p.ReadAll, p.Read, tc.all, tc.read)
+			}
+		})
+	}
+}
+
 func TestVerify_LeewayIsAtMostSixtySeconds(t *testing.T) {
 	iss := oidctest.Start(t, platformAll)
 	v := newVerifier(t, iss)
