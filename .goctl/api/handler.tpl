@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"github.com/zeromicro/go-zero/rest/httpx"
-	"github.com/clinicaldata/projectsvc/internal/handler/params"
+	"github.com/clinicaldata/projectsvc/internal/handler/httpio"
 	{{.ImportPackages}}
 )
 
@@ -15,7 +15,7 @@ import (
 func {{.HandlerName}}(svcCtx *svc.ServiceContext) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		{{if .HasRequest}}var req types.{{.RequestType}}
-		if err := params.Parse(r, &req); err != nil {
+		if err := httpio.Parse(r, &req); err != nil {
 			httpx.ErrorCtx(r.Context(), w, err)
 			return
 		}
@@ -25,7 +25,7 @@ func {{.HandlerName}}(svcCtx *svc.ServiceContext) http.HandlerFunc {
 		if err != nil {
 			httpx.ErrorCtx(r.Context(), w, err)
 		} else {
-			{{if .HasResp}}httpx.OkJsonCtx(r.Context(), w, resp){{else}}httpx.Ok(w){{end}}
+			{{if .HasResp}}httpio.OkJSON(r.Context(), w, resp){{else}}httpx.Ok(w){{end}}
 		}
 	}
 }

@@ -17,19 +17,31 @@ import (
 func conditional(h *heldAnswer, r *http.Request) int {
 	status := h.statusOrOK()
 	if status != http.StatusOK {
-		h.header.Set("Cache-Control", "no-store")
+		h.header["Cache-Control"] = noStore
 		return status
 	}
 	sum := sha256.Sum256(h.body.Bytes())
-	tag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
-	h.header.Set("ETag", tag)
-	h.header.Set("Cache-Control", "private, no-cache")
-	h.header.Set("Vary", "Authorization")
+	var tagBuf [2 + 24]byte
+	tagBuf[0] = '"'
+	base64.RawURLEncoding.Encode(tagBuf[1:25], sum[:18])
+	tagBuf[25] = '"'
+	tag := string(tagBuf[:])
+	h.header["Etag"] = []string{tag}
+	h.header["Cache-Control"] = privateNoCache
+	h.header["Vary"] = varyAuthorization
 	if matchesNoneMatch(r.Header.Values("If-None-Match"), tag) {
 		return http.StatusNotModified
 	}
 	return status
 }
+
+// Header values shared by every answer (headers are never modified in place
+// once set).
+var (
+	noStore           = []string{"no-store"}
+	privateNoCache    = []string{"private, no-cache"}
+	varyAuthorization = []string{"Authorization"}
+)
 
 // matchesNoneMatch: If-None-Match uses the weak comparison, and "*" matches
 // any current representation.

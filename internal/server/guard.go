@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/zeromicro/go-zero/rest/httpx"
 
@@ -18,9 +19,11 @@ type guardRouter struct {
 }
 
 func (g guardRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	gw := &guardWriter{ResponseWriter: w}
 	g.Router.ServeHTTP(gw, r)
 	gw.finish()
+	accessLog(r, gw.status(), w.Header(), time.Since(start))
 }
 
 // guardWriter holds back an error status until it knows whether a body
@@ -29,6 +32,15 @@ type guardWriter struct {
 	http.ResponseWriter
 	heldStatus  int
 	wroteHeader bool
+	sent        int // the status sent
+}
+
+// status is the status the client got (200 if nothing was written).
+func (w *guardWriter) status() int {
+	if w.sent == 0 {
+		return http.StatusOK
+	}
+	return w.sent
 }
 
 func (w *guardWriter) WriteHeader(status int) {
@@ -43,6 +55,7 @@ func (w *guardWriter) WriteHeader(status int) {
 		return
 	}
 	w.wroteHeader = true
+	w.sent = status
 	w.ResponseWriter.WriteHeader(status)
 }
 
@@ -68,6 +81,7 @@ func (w *guardWriter) flushHeader() {
 	}
 	w.wroteHeader = true
 	if w.heldStatus != 0 {
+		w.sent = w.heldStatus
 		w.ResponseWriter.WriteHeader(w.heldStatus)
 	}
 }
@@ -79,5 +93,6 @@ func (w *guardWriter) finish() {
 	}
 	code := errs.CodeOf(w.heldStatus)
 	w.wroteHeader = true
+	w.sent = w.heldStatus
 	httpx.WriteJson(w.ResponseWriter, w.heldStatus, errs.Body{Code: code, Message: errs.New(code, "", nil).Message})
 }

@@ -50,14 +50,39 @@ func New(svcCtx *svc.ServiceContext) (*Server, error) {
 }
 
 // newRest is the service's rest.Server without routes: go-zero's
-// middlewares, the one error table, the response guard and JSON 404/405.
+// middlewares (its access log replaced by the guard's), the one error
+// table, the response guard and JSON 404/405.
 func newRest(c rest.RestConf) (*rest.Server, error) {
 	httpx.SetErrorHandlerCtx(errs.Handle)
-	return rest.NewServer(c,
+	// The guard writes the access log (accessLog): go-zero's would dump
+	// the request, bearer token included, for every 5xx. The request
+	// deadline is the service's own (deadline.go), without go-zero's copy
+	// of every answer and its Accept: text/event-stream exemption.
+	c.Middlewares.Log = false
+	c.Middlewares.Timeout = false
+	rs, err := rest.NewServer(c,
 		rest.WithRouter(guardRouter{router.NewRouter()}),
 		rest.WithNotFoundHandler(errorHandler(errs.Newf(errs.NotFound, "no such route"))),
 		rest.WithNotAllowedHandler(errorHandler(errs.Newf(errs.InvalidArgument, "method not allowed on this route"))),
 	)
+	if err != nil {
+		return nil, err
+	}
+	if c.Timeout > 0 {
+		rs.Use(deadline(time.Duration(c.Timeout) * time.Millisecond))
+	}
+	return rs, nil
+}
+
+// Start serves until a SIGTERM/SIGINT has drained the server, with the
+// network timeouts go-zero sets when its own timeout middleware is on: a
+// client cannot hold a connection by sending or reading slowly.
+func (s *Server) Start() {
+	timeout := time.Duration(s.svcCtx.Config.Timeout) * time.Millisecond
+	s.Server.StartWithOpts(func(hs *http.Server) {
+		hs.ReadTimeout = 4 * timeout / 5
+		hs.WriteTimeout = 11 * timeout / 10
+	})
 }
 
 // Drain marks the server as shutting down: /readyz answers 503 from now on.

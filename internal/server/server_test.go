@@ -241,3 +241,35 @@ func TestGetProject_503CarriesRetryAfterAndJSON(t *testing.T) {
 		t.Fatalf("code = %s, want unavailable", code)
 	}
 }
+
+// TestGetProject_504AtTheDeadlineWhateverTheHandler: the deadline answers
+// even when a read ignores its context, and a client asking for an event
+// stream (which go-zero's own timeout exempts) gets it too.
+func TestGetProject_504AtTheDeadlineWhateverTheHandler(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	deaf := func() { <-release } // ignores ctx: only the test's end releases it
+	ts := newTestServer(t, timeout, fakeModels{
+		func(ctx context.Context, id uint64) (*model.Project, error) { deaf(); return nil, ctx.Err() },
+		func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+			deaf()
+			return nil, ctx.Err()
+		},
+		func(ctx context.Context, id uint64, n int) ([]*model.ProjectReport, error) {
+			deaf()
+			return nil, ctx.Err()
+		},
+	})
+	for _, accept := range []string{"application/json", "text/event-stream"} {
+		start := time.Now()
+		res := servicetest.Do(t, http.MethodGet, ts.URL+"/project/1", http.Header{"Accept": {accept}})
+		elapsed := time.Since(start)
+		if res.Status != http.StatusGatewayTimeout || servicetest.ErrorCode(t, res.Body) != "timeout" {
+			t.Fatalf("Accept %s: %d %s, want 504 timeout", accept, res.Status, res.Body)
+		}
+		if elapsed < timeout || elapsed > 4*timeout {
+			t.Fatalf("Accept %s: answered after %s, want between the timeout (%s) and 4x it", accept, elapsed, timeout)
+		}
+	}
+}

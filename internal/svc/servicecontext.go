@@ -94,10 +94,7 @@ func NewServiceContext(c config.Config, opts ...Option) (*ServiceContext, error)
 			return nil, err
 		}
 	}
-	var conn sqlx.SqlConn = sqlx.NewSqlConnFromDB(db, sqlx.WithAcceptable(breakerAcceptable))
-	if c.Mysql.ServerSideDeadline {
-		conn = newDeadlineConn(conn, db)
-	}
+	conn := newReadConn(sqlx.NewSqlConnFromDB(db, sqlx.WithAcceptable(breakerAcceptable)), db, c.Mysql.ServerSideDeadline)
 	var flights syncx.SingleFlight
 	if c.Coalesce {
 		flights = syncx.NewSingleFlight()

@@ -6,7 +6,7 @@ package project
 import (
 	"net/http"
 
-	"github.com/clinicaldata/projectsvc/internal/handler/params"
+	"github.com/clinicaldata/projectsvc/internal/handler/httpio"
 	"github.com/clinicaldata/projectsvc/internal/logic/project"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/types"
@@ -17,7 +17,7 @@ import (
 func GetProjectDetailsHandler(svcCtx *svc.ServiceContext) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req types.ProjectDetailsReq
-		if err := params.Parse(r, &req); err != nil {
+		if err := httpio.Parse(r, &req); err != nil {
 			httpx.ErrorCtx(r.Context(), w, err)
 			return
 		}
@@ -27,7 +27,7 @@ func GetProjectDetailsHandler(svcCtx *svc.ServiceContext) http.HandlerFunc {
 		if err != nil {
 			httpx.ErrorCtx(r.Context(), w, err)
 		} else {
-			httpx.OkJsonCtx(r.Context(), w, resp)
+			httpio.OkJSON(r.Context(), w, resp)
 		}
 	}
 }

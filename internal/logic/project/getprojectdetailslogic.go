@@ -101,28 +101,48 @@ func isContextError(err error) bool {
 // pool. The first failure cancels the reads still running; the record is
 // assembled only when all three succeeded, so it is never partial.
 func loadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, limit int) (*types.ProjectDetailsResp, error) {
-	var (
-		project      *model.Project
-		institutions []*model.ProjectInstitutionDetail
-		reports      []*model.ProjectReport
-	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(read(gctx, svcCtx, "project", func(ctx context.Context) (err error) {
-		project, err = findProject(ctx, svcCtx, id)
-		return err
-	}))
-	g.Go(read(gctx, svcCtx, "institutions", func(ctx context.Context) (err error) {
-		institutions, err = svcCtx.ProjectInstitutionModel.FindAllByProjectID(ctx, id)
-		return err
-	}))
-	g.Go(read(gctx, svcCtx, "reports", func(ctx context.Context) (err error) {
-		reports, err = svcCtx.ProjectReportModel.FindLatestByProjectID(ctx, id, limit)
-		return err
-	}))
+	l := &fanOut{ctx: gctx, svcCtx: svcCtx, id: id, limit: limit}
+	g.Go(l.readProject)
+	g.Go(l.readInstitutions)
+	g.Go(l.readReports)
 	if err := g.Wait(); err != nil {
 		return nil, errs.Classify(err)
 	}
-	return toResponse(project, institutions, reports), nil
+	return toResponse(l.project, l.institutions, l.reports), nil
+}
+
+// fanOut is one record's three reads and their results.
+type fanOut struct {
+	ctx    context.Context
+	svcCtx *svc.ServiceContext
+	id     uint64
+	limit  int
+
+	project      *model.Project
+	institutions []*model.ProjectInstitutionDetail
+	reports      []*model.ProjectReport
+}
+
+func (l *fanOut) readProject() error {
+	return read(l.ctx, l.svcCtx, &projectRead, func(ctx context.Context) (err error) {
+		l.project, err = findProject(ctx, l.svcCtx, l.id)
+		return err
+	})
+}
+
+func (l *fanOut) readInstitutions() error {
+	return read(l.ctx, l.svcCtx, &institutionsRead, func(ctx context.Context) (err error) {
+		l.institutions, err = l.svcCtx.ProjectInstitutionModel.FindAllByProjectID(ctx, l.id)
+		return err
+	})
+}
+
+func (l *fanOut) readReports() error {
+	return read(l.ctx, l.svcCtx, &reportsRead, func(ctx context.Context) (err error) {
+		l.reports, err = l.svcCtx.ProjectReportModel.FindLatestByProjectID(ctx, l.id, l.limit)
+		return err
+	})
 }
 
 // findProject reads the project row; a missing project is NotFound (404),
@@ -141,27 +161,42 @@ func notFound(id uint64) error {
 	return errs.Newf(errs.NotFound, "project %d does not exist", id)
 }
 
-// read wraps one of the fan-out's reads (named after the part of the record
-// it reads: project, institutions, reports): it turns a panic into an
-// Internal error (errgroup does not recover, and the rest server's recover
+// readName names one of the fan-out's reads (after the part of the record
+// it reads) in spans, metrics and logs; its span options are built once.
+type readName struct {
+	name     string
+	span     string
+	spanOpts []oteltrace.SpanStartOption
+}
+
+func newReadName(name string) readName {
+	return readName{name: name, span: "read " + name,
+		spanOpts: []oteltrace.SpanStartOption{oteltrace.WithAttributes(attribute.String("project.read", name))}}
+}
+
+var (
+	projectRead      = newReadName("project")
+	institutionsRead = newReadName("institutions")
+	reportsRead      = newReadName("reports")
+)
+
+// read runs one of the fan-out's reads: it turns a panic into an Internal
+// error (errgroup does not recover, and the rest server's recover
 // middleware only guards the handler's own goroutine), records the read's
 // duration, and traces it as a child span of the request ("read <name>";
-// go-zero's sql spans nest under it).
-func read(ctx context.Context, svcCtx *svc.ServiceContext, name string, fn func(context.Context) error) func() error {
-	return func() (err error) {
-		ctx, span := trace.TracerFromContext(ctx).Start(ctx, "read "+name,
-			oteltrace.WithAttributes(attribute.String("project.read", name)))
-		start := time.Now()
-		defer func() {
-			if p := recover(); p != nil {
-				err = errs.New(errs.Internal, "", fmt.Errorf("panic in %s read: %v\n%s", name, p, debug.Stack()))
-			}
-			observeRead(ctx, svcCtx, name, time.Since(start), err)
-			if err != nil {
-				span.SetStatus(codes.Error, string(errs.Classify(err).Code))
-			}
-			span.End()
-		}()
-		return fn(ctx)
-	}
+// the sql spans nest under it).
+func read(ctx context.Context, svcCtx *svc.ServiceContext, r *readName, fn func(context.Context) error) (err error) {
+	ctx, span := trace.TracerFromContext(ctx).Start(ctx, r.span, r.spanOpts...)
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			err = errs.New(errs.Internal, "", fmt.Errorf("panic in %s read: %v\n%s", r.name, p, debug.Stack()))
+		}
+		observeRead(ctx, svcCtx, r.name, time.Since(start), err)
+		if err != nil {
+			span.SetStatus(codes.Error, string(errs.Classify(err).Code))
+		}
+		span.End()
+	}()
+	return fn(ctx)
 }

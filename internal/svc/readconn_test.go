@@ -20,12 +20,12 @@ func TestLimited_WritesTheRemainingDeadlineInTheFlavoursSyntax(t *testing.T) {
 		{FlavourMySQL, regexp.MustCompile("^select /\\*\\+ MAX_EXECUTION_TIME\\((2[0-4][0-9]|250)\\) \\*/ `id` from `project` where `id` = \\? limit 1$")},
 		{FlavourMariaDB, regexp.MustCompile("^SET STATEMENT max_statement_time=0\\.(2[0-4][0-9]|250) FOR select `id` from `project`")},
 	} {
-		c := &deadlineConn{flavour: tc.flavour}
+		c := &readConn{flavour: tc.flavour, serverSideDeadline: true}
 		if got := c.limited(ctx, q); !tc.want.MatchString(got) {
 			t.Errorf("%s: %q does not match %s", tc.flavour, got, tc.want)
 		}
 	}
-	c := &deadlineConn{flavour: FlavourMySQL}
+	c := &readConn{flavour: FlavourMySQL, serverSideDeadline: true}
 	if got := c.limited(context.Background(), q); got != q {
 		t.Errorf("no deadline: %q, want the query unchanged", got)
 	}
