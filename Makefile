@@ -50,7 +50,7 @@ test-race:
 
 ## test-unit: the tests that need no Docker
 test-unit:
-	go test -race -count=1 ./internal/logic/... ./internal/handler/... ./internal/server/ ./internal/config/ ./internal/errs/ ./internal/svc/
+	go test -race -count=1 ./internal/logic/... ./internal/handler/... ./internal/server/ ./internal/config/ ./internal/errs/ ./internal/svc/ ./internal/auth/
 
 ## fuzz: bounded fuzz runs through the real router: path/query parsing, then
 ## the Authorization header (FUZZTIME each)

@@ -83,3 +83,15 @@ CREATE TABLE `access_audit` (
   KEY `idx_access_audit_project` (`project_id`, `occurred_at`),
   KEY `idx_access_audit_subject` (`subject`, `occurred_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='who read which project record, and what they were answered';
+
+-- Replication heartbeats: with read replicas configured, each service
+-- process writes its own clock here on the primary every second, and reads
+-- it back from each replica; the difference is how far the replica's data
+-- is behind (its lag), measured the same way on MySQL and MariaDB, with no
+-- replication privileges and no clock comparison between servers. One row
+-- per service process.
+CREATE TABLE `replication_heartbeat` (
+  `instance_id` bigint unsigned NOT NULL COMMENT 'the service process that writes the row',
+  `beat_at` datetime(6) NOT NULL COMMENT 'that process clock (UTC) at the write',
+  PRIMARY KEY (`instance_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='how far each replica is behind the primary';

@@ -21,6 +21,12 @@ type Config struct {
 	// Coalesce lets concurrent identical requests share one in-flight load
 	// (no caching: nothing outlives the load).
 	Coalesce bool `json:",default=true"`
+	// ShedOnlyWithCpuQuota applies go-zero's CPU load shedding
+	// (CpuThreshold) only when the service has a CPU quota of its own (a
+	// container or pod CPU limit). Without one, the CPU go-zero reads is the
+	// machine's — a database on the same host included — and shedding would
+	// refuse requests the service could serve.
+	ShedOnlyWithCpuQuota bool `json:",default=true"`
 }
 
 // MysqlConf is the one connection pool every model shares. The keys carry
@@ -42,9 +48,20 @@ type MysqlConf struct {
 	// server (MySQL MAX_EXECUTION_TIME / MariaDB max_statement_time), so an
 	// abandoned statement stops on the server too, not only in the client.
 	ServerSideDeadline bool `json:",default=true"`
-	// SlowThreshold: a read slower than this is logged (model and duration only).
+	// SlowThreshold: a read slower than this is logged (read and duration only).
 	SlowThreshold time.Duration `json:",default=500ms"`
+	// Replicas are DSNs of read replicas of DataSource (MySQL/MariaDB
+	// replication); environment MYSQL_REPLICA_DSNS, comma-separated. Each
+	// gets a pool with the settings above. A request's three reads go to one
+	// healthy replica; audit writes always go to the primary.
+	Replicas []string `json:",optional"`
+	// MaxReplicaLag: a replica further behind the primary than this leaves
+	// rotation until it catches up.
+	MaxReplicaLag time.Duration `json:",default=5s"`
 }
+
+// ReplicasEnv is the environment variable listing replica DSNs.
+const ReplicasEnv = "MYSQL_REPLICA_DSNS"
 
 // AuthConf is how callers prove who they are: OpenID Connect bearer access
 // tokens (JWT) from the operator's identity provider. The environment
@@ -84,6 +101,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("Mysql.SlowThreshold must be positive, got %s", m.SlowThreshold)
 	case c.Timeout <= 0:
 		return fmt.Errorf("Timeout must be a positive number of milliseconds, got %d", c.Timeout)
+	case m.MaxReplicaLag <= 0:
+		return fmt.Errorf("Mysql.MaxReplicaLag must be positive, got %s", m.MaxReplicaLag)
+	}
+	for i, r := range m.Replicas {
+		if _, err := mysql.ParseDSN(r); err != nil {
+			// Never echo a DSN: it may hold a password.
+			return fmt.Errorf("Mysql.Replicas[%d] (or %s) is not a valid go-sql-driver/mysql DSN", i, ReplicasEnv)
+		}
 	}
 	if err := c.Auth.validate(); err != nil {
 		return err

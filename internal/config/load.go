@@ -21,6 +21,18 @@ func Load(path string) (Config, error) {
 	if err := conf.Load(path, &c); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, nameBadValue(path, err))
 	}
+	// go-zero's env= option does not fill lists: MYSQL_REPLICA_DSNS is read here.
+	if v, ok := os.LookupEnv(ReplicasEnv); ok {
+		c.Mysql.Replicas = nil
+		for _, dsn := range strings.Split(v, ",") {
+			if dsn = strings.TrimSpace(dsn); dsn != "" {
+				c.Mysql.Replicas = append(c.Mysql.Replicas, dsn)
+			}
+		}
+		if err := c.Validate(); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
 	return c, nil
 }
 

@@ -32,7 +32,9 @@ type Server struct {
 
 // New builds the server on svcCtx. It does not start it.
 func New(svcCtx *svc.ServiceContext) (*Server, error) {
-	rs, err := newRest(svcCtx.Config.RestConf)
+	rc := svcCtx.Config.RestConf
+	rc.CpuThreshold = sheddingThreshold(svcCtx.Config)
+	rs, err := newRest(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -94,8 +96,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz is readiness: 200 only when shutdown has not begun, the issuer's
-// signing keys are loaded (tokens can be checked) and the database answers
-// a ping quickly.
+// signing keys are loaded (tokens can be checked) and the primary answers
+// a ping quickly (or, with no audit trail to write, a replica is healthy).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		httpx.ErrorCtx(r.Context(), w, errs.Newf(errs.Unavailable, "shutting down"))
@@ -108,8 +110,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readinessPingTimeout)
 	defer cancel()
 	if err := s.svcCtx.DB.PingContext(ctx); err != nil {
-		httpx.ErrorCtx(r.Context(), w, errs.New(errs.Unavailable, "the database does not answer", err))
-		return
+		// Without the primary, replicas can still serve reads — unless
+		// every answer needs its audit row, which is written on the primary.
+		if rs := s.svcCtx.Replicas; rs == nil || s.svcCtx.AuditTrail != nil || !rs.AnyHealthy() {
+			httpx.ErrorCtx(r.Context(), w, errs.New(errs.Unavailable, "the database does not answer", err))
+			return
+		}
 	}
 	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ready"})
 }

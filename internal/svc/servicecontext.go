@@ -44,6 +44,8 @@ type ServiceContext struct {
 	Verifier *auth.Verifier
 	// AuditTrail writes access_audit; nil when Auth.Disabled.
 	AuditTrail *middleware.AuditTrail
+	// Replicas route reads to healthy read replicas; nil without Mysql.Replicas.
+	Replicas *ReplicaSet
 }
 
 // Option changes what NewServiceContext builds. Tests use them to put fakes
@@ -111,6 +113,13 @@ func NewServiceContext(c config.Config, opts ...Option) (*ServiceContext, error)
 	for _, edit := range o.edits {
 		edit(s)
 	}
+	if len(c.Mysql.Replicas) > 0 {
+		var err error
+		if s.Replicas, err = openReplicas(c.Mysql, conn); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	if !c.Auth.Disabled {
 		s.Verifier = auth.NewVerifier(c.Auth)
 		s.AuditTrail = middleware.NewAuditTrail(s.AccessAuditModel)
@@ -120,8 +129,46 @@ func NewServiceContext(c config.Config, opts ...Option) (*ServiceContext, error)
 	return s, nil
 }
 
-// Close finishes the audit writes, stops the key refresh and closes the
-// pool; call it once the HTTP server has drained.
+// PickReads chooses the server of one request's reads: a healthy replica
+// (round robin), else the primary.
+func (s *ServiceContext) PickReads() *Reads {
+	if s.Replicas == nil {
+		return s.primaryReads()
+	}
+	if r := s.Replicas.pick(nil); r != nil {
+		return r
+	}
+	metricPrimaryFallbacks.Inc("no_healthy_replica")
+	return s.primaryReads()
+}
+
+// primaryReads are the primary's reads: the context's models as they are
+// now (tests and the benchmark replace them).
+func (s *ServiceContext) primaryReads() *Reads {
+	return &Reads{Name: "primary", ProjectModel: s.ProjectModel,
+		ProjectInstitutionModel: s.ProjectInstitutionModel, ProjectReportModel: s.ProjectReportModel}
+}
+
+// RetryReads is where a request's reads go after failed, a replica's,
+// failed them in a way its going away explains: failed leaves rotation and
+// the reads go to another healthy replica, else the primary. It returns nil
+// when failed is the primary (nothing to retry on).
+func (s *ServiceContext) RetryReads(failed *Reads) *Reads {
+	if !failed.IsReplica() {
+		return nil
+	}
+	s.Replicas.eject(failed.replica, "failed_read")
+	if r := s.Replicas.pick(failed.replica); r != nil {
+		metricReadRetries.Inc("replica")
+		return r
+	}
+	metricReadRetries.Inc("primary")
+	metricPrimaryFallbacks.Inc("retry")
+	return s.primaryReads()
+}
+
+// Close finishes the audit writes, stops the key refresh and the replica
+// watch, and closes the pools; call it once the HTTP server has drained.
 func (s *ServiceContext) Close() error {
 	if s.AuditTrail != nil {
 		s.AuditTrail.Close()
@@ -129,7 +176,11 @@ func (s *ServiceContext) Close() error {
 	if s.Verifier != nil {
 		s.Verifier.Close()
 	}
-	return s.DB.Close()
+	var err error
+	if s.Replicas != nil {
+		err = s.Replicas.close()
+	}
+	return errors.Join(err, s.DB.Close())
 }
 
 // OpenDB opens a pool with the service's driver defaults and the configured
@@ -200,9 +251,16 @@ func breakerAcceptable(err error) bool {
 	return errs.FailsFast(err)
 }
 
-// RegisterPoolMetrics exports the pool's sql.DBStats (open, in use, idle,
-// waits, closes by reason) as go_sql_* metrics labelled db_name=name.
-// go-zero's own pool gauges only cover pools it opens itself.
+// RegisterPoolMetrics exports the pools' sql.DBStats (open, in use, idle,
+// waits, closes by reason) as go_sql_* metrics: the primary's labelled
+// db_name=name, each replica's db_name=replica-<n>. go-zero's own pool
+// gauges only cover pools it opens itself.
 func (s *ServiceContext) RegisterPoolMetrics(reg prometheus.Registerer, name string) error {
-	return reg.Register(collectors.NewDBStatsCollector(s.DB, name))
+	if err := reg.Register(collectors.NewDBStatsCollector(s.DB, name)); err != nil {
+		return err
+	}
+	if s.Replicas != nil {
+		return s.Replicas.registerPoolMetrics(reg)
+	}
+	return nil
 }

@@ -97,12 +97,52 @@ func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// loadProjectDetails issues the three reads concurrently over the shared
-// pool. The first failure cancels the reads still running; the record is
-// assembled only when all three succeeded, so it is never partial.
+// loadProjectDetails reads the record from one server (a healthy replica,
+// else the primary). If a replica fails it in a way its going away
+// explains — unreachable, reset, or silent past its share of the deadline —
+// the reads are idempotent: they run once more, on another server, within
+// what is left of the request's deadline. A replica gets at most half of
+// the time left, so a silent one leaves time for the retry.
 func loadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, limit int) (*types.ProjectDetailsResp, error) {
+	reads := svcCtx.PickReads()
+	if !reads.IsReplica() {
+		return fanOutOn(ctx, svcCtx, reads, id, limit)
+	}
+	actx, cancel := halfOfDeadline(ctx)
+	resp, err := fanOutOn(actx, svcCtx, reads, id, limit)
+	cancel()
+	if err == nil || ctx.Err() != nil || !replicaGone(err) {
+		return resp, err
+	}
+	logx.WithContext(ctx).Infof("reads on %s failed (%v); retrying on another server", reads.Name, errs.Classify(err).Code)
+	return fanOutOn(ctx, svcCtx, svcCtx.RetryReads(reads), id, limit)
+}
+
+// halfOfDeadline is ctx with at most half of its remaining time.
+func halfOfDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(deadline)/2)
+}
+
+// replicaGone: a failure a replica going away explains (retrying elsewhere
+// may succeed), as opposed to an answer (not found) or a bug.
+func replicaGone(err error) bool {
+	switch errs.Classify(err).Code {
+	case errs.Unavailable, errs.Timeout:
+		return true
+	}
+	return false
+}
+
+// fanOutOn issues the three reads concurrently over reads' pool. The first
+// failure cancels the reads still running; the record is assembled only
+// when all three succeeded, so it is never partial.
+func fanOutOn(ctx context.Context, svcCtx *svc.ServiceContext, reads *svc.Reads, id uint64, limit int) (*types.ProjectDetailsResp, error) {
 	g, gctx := errgroup.WithContext(ctx)
-	l := &fanOut{ctx: gctx, svcCtx: svcCtx, id: id, limit: limit}
+	l := &fanOut{ctx: gctx, svcCtx: svcCtx, reads: reads, id: id, limit: limit}
 	g.Go(l.readProject)
 	g.Go(l.readInstitutions)
 	g.Go(l.readReports)
@@ -116,6 +156,7 @@ func loadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint
 type fanOut struct {
 	ctx    context.Context
 	svcCtx *svc.ServiceContext
+	reads  *svc.Reads
 	id     uint64
 	limit  int
 
@@ -126,29 +167,29 @@ type fanOut struct {
 
 func (l *fanOut) readProject() error {
 	return read(l.ctx, l.svcCtx, &projectRead, func(ctx context.Context) (err error) {
-		l.project, err = findProject(ctx, l.svcCtx, l.id)
+		l.project, err = findProject(ctx, l.reads, l.id)
 		return err
 	})
 }
 
 func (l *fanOut) readInstitutions() error {
 	return read(l.ctx, l.svcCtx, &institutionsRead, func(ctx context.Context) (err error) {
-		l.institutions, err = l.svcCtx.ProjectInstitutionModel.FindAllByProjectID(ctx, l.id)
+		l.institutions, err = l.reads.ProjectInstitutionModel.FindAllByProjectID(ctx, l.id)
 		return err
 	})
 }
 
 func (l *fanOut) readReports() error {
 	return read(l.ctx, l.svcCtx, &reportsRead, func(ctx context.Context) (err error) {
-		l.reports, err = l.svcCtx.ProjectReportModel.FindLatestByProjectID(ctx, l.id, l.limit)
+		l.reports, err = l.reads.ProjectReportModel.FindLatestByProjectID(ctx, l.id, l.limit)
 		return err
 	})
 }
 
 // findProject reads the project row; a missing project is NotFound (404),
 // never a nil record.
-func findProject(ctx context.Context, svcCtx *svc.ServiceContext, id uint64) (*model.Project, error) {
-	project, err := svcCtx.ProjectModel.FindOne(ctx, id)
+func findProject(ctx context.Context, reads *svc.Reads, id uint64) (*model.Project, error) {
+	project, err := reads.ProjectModel.FindOne(ctx, id)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && project == nil) {
 		return nil, notFound(id)
 	}

@@ -74,7 +74,7 @@ func TestNewDatabaseHasSchemaTables(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"access_audit", "institution", "project", "project_institution", "project_report"}
+	want := []string{"access_audit", "institution", "project", "project_institution", "project_report", "replication_heartbeat"}
 	if !slices.Equal(tables, want) {
 		t.Errorf("tables = %v, want %v", tables, want)
 	}

@@ -72,6 +72,14 @@ func (e *noDockerError) Error() string { return "dbtest: no Docker daemon: " + e
 // The host port is chosen up front and kept across Stop/Resume when it can
 // be (it is otherwise left to Docker, and may change on Resume).
 func Start(ctx context.Context) (*Server, error) {
+	return StartWith(ctx)
+}
+
+// StartWith is Start with extra testcontainers customizers, applied after
+// dbtest's own (so they see, and may change, its command-line flags, labels
+// and host config): for servers that need more than the defaults, such as
+// replicatest's replication flags and network. Without extra it is Start.
+func StartWith(ctx context.Context, extra ...testcontainers.ContainerCustomizer) (*Server, error) {
 	if reason := prepareDocker(ctx); reason != "" {
 		return nil, &noDockerError{reason: reason}
 	}
@@ -98,9 +106,9 @@ func Start(ctx context.Context) (*Server, error) {
 
 	s := &Server{image: img, password: randomHex(12)}
 	pinned := testenv.FreePort()
-	s.ctr, err = s.run(ctx, local, pinned)
+	s.ctr, err = s.run(ctx, local, pinned, extra)
 	if err != nil && pinned != 0 && isPortConflict(err) {
-		s.ctr, err = s.run(ctx, local, 0)
+		s.ctr, err = s.run(ctx, local, 0, extra)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dbtest: start %s: %w%s", img, err, hint)
@@ -109,8 +117,9 @@ func Start(ctx context.Context) (*Server, error) {
 }
 
 // run creates and starts the container, publishing 3306 on hostPort (0: any
-// free port), on loopback only when the daemon is local.
-func (s *Server) run(ctx context.Context, loopbackOnly bool, hostPort int) (*tcmysql.MySQLContainer, error) {
+// free port), on loopback only when the daemon is local; extra customizers
+// are applied after dbtest's own.
+func (s *Server) run(ctx context.Context, loopbackOnly bool, hostPort int, extra []testcontainers.ContainerCustomizer) (*tcmysql.MySQLContainer, error) {
 	var bindIP netip.Addr
 	if loopbackOnly {
 		bindIP = netip.MustParseAddr("127.0.0.1")
@@ -119,15 +128,10 @@ func (s *Server) run(ctx context.Context, loopbackOnly bool, hostPort int) (*tcm
 	if hostPort > 0 {
 		hp = strconv.Itoa(hostPort)
 	}
-	hostname, _ := os.Hostname()
-	ctr, err := tcmysql.Run(ctx, s.image,
+	opts := []testcontainers.ContainerCustomizer{
 		tcmysql.WithUsername("root"),
 		tcmysql.WithPassword(s.password),
-		testcontainers.WithLabels(map[string]string{
-			labelKey:  "1",
-			labelHost: hostname,
-			labelPID:  strconv.Itoa(os.Getpid()),
-		}),
+		testcontainers.WithLabels(Labels()),
 		// Options that MySQL 8.4 and MariaDB 10.11 both accept: room for
 		// many pools, and no binlog / per-commit fsync (disposable data).
 		testcontainers.WithCmdArgs(
@@ -145,7 +149,8 @@ func (s *Server) run(ctx context.Context, loopbackOnly bool, hostPort int) (*tcm
 		// published port works for MySQL and MariaDB images alike (and
 		// their entrypoints keep TCP closed until initialisation is done).
 		testcontainers.WithWaitStrategyAndDeadline(startupTimeout, &sqlReady{s: s, timeout: startupTimeout}),
-	)
+	}
+	ctr, err := tcmysql.Run(ctx, s.image, append(opts, extra...)...)
 	if err != nil {
 		if ctr != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
