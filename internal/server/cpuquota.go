@@ -49,14 +49,23 @@ func cpuQuota(root string) (cores float64, ok bool) {
 		if len(parts) != 3 {
 			continue
 		}
+		// The path is the cgroup's as the host names it; inside a
+		// container without a cgroup namespace (Docker on cgroup v1) it
+		// does not exist there, and the container's own cgroup is mounted
+		// at the hierarchy's root instead — where go-zero reads it too.
 		switch {
 		case unified && parts[0] == "0":
-			return quotaV2(filepath.Join(root, "sys/fs/cgroup", parts[2], "cpu.max"))
+			for _, dir := range []string{filepath.Join(root, "sys/fs/cgroup", parts[2]), filepath.Join(root, "sys/fs/cgroup")} {
+				if fileExists(filepath.Join(dir, "cpu.max")) {
+					return quotaV2(filepath.Join(dir, "cpu.max"))
+				}
+			}
 		case !unified && hasController(parts[1], "cpu"):
 			for _, mount := range []string{"cpu", "cpu,cpuacct", "cpuacct,cpu"} {
-				dir := filepath.Join(root, "sys/fs/cgroup", mount, parts[2])
-				if fileExists(filepath.Join(dir, "cpu.cfs_quota_us")) {
-					return quotaV1(dir)
+				for _, dir := range []string{filepath.Join(root, "sys/fs/cgroup", mount, parts[2]), filepath.Join(root, "sys/fs/cgroup", mount)} {
+					if fileExists(filepath.Join(dir, "cpu.cfs_quota_us")) {
+						return quotaV1(dir)
+					}
 				}
 			}
 		}

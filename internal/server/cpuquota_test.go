@@ -18,6 +18,16 @@ func TestCpuQuota_ReadsCgroupV1AndV2(t *testing.T) {
 			"sys/fs/cgroup/cpu/projectsvc/cpu.cfs_quota_us":  "50000\n",
 			"sys/fs/cgroup/cpu/projectsvc/cpu.cfs_period_us": "100000\n",
 		}, 0.5, true},
+		{"v1DockerWithoutCgroupNamespace", map[string]string{
+			"proc/self/cgroup":                    "12:cpu,cpuacct:/docker/0123abcd\n",
+			"sys/fs/cgroup/cpu/cpu.cfs_quota_us":  "50000\n",
+			"sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n",
+		}, 0.5, true},
+		{"v2ContainerNamespaceRoot", map[string]string{
+			"proc/self/cgroup":                 "0::/../system.slice/docker-1.scope\n",
+			"sys/fs/cgroup/cgroup.controllers": "cpu\n",
+			"sys/fs/cgroup/cpu.max":            "25000 100000\n",
+		}, 0.25, true},
 		{"v1NoQuota", map[string]string{
 			"proc/self/cgroup":                    "1:cpu:/\n",
 			"sys/fs/cgroup/cpu/cpu.cfs_quota_us":  "-1\n",

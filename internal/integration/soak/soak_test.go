@@ -3,7 +3,6 @@
 package soak_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -25,8 +24,10 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/clinicaldata/projectsvc/internal/testing/dataset"
 	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
 	"github.com/clinicaldata/projectsvc/internal/testing/leakcheck"
+	"github.com/clinicaldata/projectsvc/internal/testing/loadstat"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/types"
 )
@@ -84,7 +85,11 @@ func TestSoak_OutageAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	loadDataSet(t, db, rand.New(rand.NewPCG(seed, 1)))
+	loaded, err := dataSet(seed).Load(t.Context(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("data set: %d projects, %d institutions, %d sites, %d reports", loaded.Projects, loaded.Institutions, loaded.Sites, loaded.Reports)
 	want := expectedRecords(t, db)
 	db.Close() // the test's own pool is not part of what is measured
 
@@ -336,83 +341,18 @@ func startService(t *testing.T, dsn string) *servicetest.Service {
 
 // ---- the data set ----
 
-// loadDataSet inserts a generated data set: numProjects projects (ids
-// 1..numProjects), numInstitutions institutions (some sharing a name, so
-// the id tie-break of the site order matters), 0..maxSites sites and
-// 0..maxReports reports per project. Report created_at values are distinct
-// and shuffled against the ids, so newest-first is not id order.
-func loadDataSet(t *testing.T, db *sql.DB, rng *rand.Rand) {
-	t.Helper()
-	at := func(minutes int) time.Time {
-		return time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(minutes) * time.Minute)
-	}
-	cities := []string{"Aarhus", "Berlin", "Barcelona", "Lyon", "Leiden", "Turku", "Graz", "Porto", "Cork", "Brno"}
-
-	var insts [][]any
-	for i := 1; i <= numInstitutions; i++ {
-		city := cities[rng.IntN(len(cities))]
-		name := fmt.Sprintf("%s University Hospital %d", city, rng.IntN(35)) // collisions on purpose
-		insts = append(insts, []any{i, fmt.Sprintf("INST-%03d", i), name, city, "EU", at(i), at(i)})
-	}
-	var projects, sites, reports [][]any
-	var reportProject []int
-	for p := 1; p <= numProjects; p++ {
-		var start, end any
-		if rng.IntN(4) > 0 {
-			start = at(1000 + rng.IntN(100000)).Format(time.DateOnly)
-		}
-		if rng.IntN(4) == 0 {
-			end = at(200000 + rng.IntN(100000)).Format(time.DateOnly)
-		}
-		projects = append(projects, []any{p, fmt.Sprintf("SOAK-%04d-%d", p, rng.IntN(1000)), fmt.Sprintf("Soak trial %d", p),
-			[]string{"I", "II", "III", "IV"}[rng.IntN(4)], "recruiting", "Sponsor " + strconv.Itoa(rng.IntN(20)),
-			start, end, at(p), at(p + 1)})
-		for k, inst := range rng.Perm(numInstitutions)[:rng.IntN(maxSites+1)] {
-			role := "participating"
-			if k == 0 {
-				role = "lead"
-			}
-			sites = append(sites, []any{p, inst + 1, role, "active", "Dr. " + strconv.Itoa(rng.IntN(500)), rng.IntN(100), at(rng.IntN(50000))})
-		}
-		for range rng.IntN(maxReports + 1) {
-			reportProject = append(reportProject, p)
-		}
-	}
-	// Report ids in project order, created_at a permutation of distinct minutes.
-	minutes := rng.Perm(len(reportProject))
-	for i, p := range reportProject {
-		var summary any
-		if rng.IntN(3) > 0 {
-			summary = fmt.Sprintf("Summary of report %d", i+1)
-		}
-		reports = append(reports, []any{i + 1, p, fmt.Sprintf("Report %d", i+1), []string{"safety", "progress", "interim"}[rng.IntN(3)],
-			at(minutes[i]).Format(time.DateOnly), nil, summary, at(100000 + minutes[i])})
-	}
-
-	insert(t, db, "institution", []string{"id", "code", "name", "city", "country", "created_at", "updated_at"}, insts)
-	insert(t, db, "project", []string{"id", "code", "title", "phase", "status", "sponsor", "start_date", "end_date", "created_at", "updated_at"}, projects)
-	insert(t, db, "project_institution", []string{"project_id", "institution_id", "role", "site_status", "principal_investigator", "enrolled", "joined_at"}, sites)
-	insert(t, db, "project_report", []string{"id", "project_id", "title", "report_type", "period_start", "period_end", "summary", "created_at"}, reports)
-	t.Logf("data set: %d projects, %d institutions, %d sites, %d reports", len(projects), len(insts), len(sites), len(reports))
-}
-
-// insert inserts rows with multi-row INSERTs of up to 500 rows.
-func insert(t *testing.T, db *sql.DB, table string, cols []string, rows [][]any) {
-	t.Helper()
-	const batch = 500
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	for len(rows) > 0 {
-		n := min(batch, len(rows))
-		var args []any
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		q := fmt.Sprintf("INSERT INTO `%s` (`%s`) VALUES %s", table, strings.Join(cols, "`,`"),
-			strings.TrimSuffix(strings.Repeat(tuple+",", n), ","))
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("insert into %s: %v", table, err)
-		}
-		rows = rows[n:]
+// dataSet is the soak's data set (internal/testing/dataset): numProjects
+// projects (ids 1..numProjects), numInstitutions institutions (a third
+// registered under an earlier one's name, so the id tie-break of the site
+// order matters), 0..maxSites sites and 0..maxReports reports per project
+// with nullable fields sometimes NULL. Report created_at values are
+// distinct and the ids are given project by project, so newest-first is
+// not id order.
+func dataSet(seed uint64) dataset.Spec {
+	return dataset.Spec{
+		Seed: seed, Projects: numProjects, Institutions: numInstitutions,
+		MinSites: 0, MaxSites: maxSites, MinReports: 0, MaxReports: maxReports,
+		SummaryNullPercent: 33, SharedNamePercent: 33, ReportIDsByProject: true,
 	}
 }
 
@@ -646,24 +586,17 @@ func (p *phase) add(r result) {
 
 func (p *phase) total() int { return len(p.durs) }
 
-func (p *phase) quantile(q float64) time.Duration {
-	if len(p.durs) == 0 {
-		return 0
-	}
-	slices.Sort(p.durs)
-	return p.durs[min(len(p.durs)-1, int(q*float64(len(p.durs))))]
-}
-
 func table(phases []phase) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  %-7s %-17s %7s %7s %6s %6s %6s %6s %9s %9s %9s\n",
 		"phase", "window (s)", "total", "200", "404", "503", "504", "other", "p50", "p99", "max")
 	for _, p := range phases {
+		lat := loadstat.Summarize(p.durs)
 		other := p.total() - p.byStatus[200] - p.byStatus[404] - p.byStatus[503] - p.byStatus[504]
 		fmt.Fprintf(&b, "  %-7s %-17s %7d %7d %6d %6d %6d %6d %9s %9s %9s\n", p.name,
 			fmt.Sprintf("%.1f-%.1f", p.from.Seconds(), p.to.Seconds()), p.total(),
 			p.byStatus[200], p.byStatus[404], p.byStatus[503], p.byStatus[504], other,
-			ms(p.quantile(0.50)), ms(p.quantile(0.99)), ms(p.max))
+			ms(lat.P50), ms(lat.P99), ms(lat.Max))
 	}
 	return b.String()
 }
@@ -714,25 +647,9 @@ func takeSnapshot(s *servicetest.Service) snapshot {
 	debug.FreeOSMemory()
 	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(m)
-	return snapshot{goroutines: runtime.NumGoroutine(), open: s.Svc.DB.Stats().OpenConnections, rss: vmRSS(),
+	rss, _ := loadstat.RSS(0)
+	return snapshot{goroutines: runtime.NumGoroutine(), open: s.Svc.DB.Stats().OpenConnections, rss: rss,
 		goMem: int64(m[0].Value.Uint64() - m[1].Value.Uint64())}
-}
-
-// vmRSS is VmRSS from /proc/self/status, in bytes (0 where there is none).
-func vmRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -2,15 +2,16 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"slices"
-	"sync"
-	"sync/atomic"
+	"net/http"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clinicaldata/projectsvc/internal/auth"
 	projectlogic "github.com/clinicaldata/projectsvc/internal/logic/project"
 	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/testing/loadstat"
 	"github.com/clinicaldata/projectsvc/internal/types"
 )
 
@@ -30,92 +31,36 @@ type Bare struct {
 // Run loads random projects from conc goroutines for d.
 func (b Bare) Run(ctx context.Context, conc int, d time.Duration) Result {
 	before := b.Svc.DB.Stats()
-	lat := make([][]time.Duration, conc)
-	errCount := make([]int64, conc)
-	firstErr := make([]error, conc)
-	var wg sync.WaitGroup
-	start := time.Now()
-	deadline := start.Add(d)
-	for g := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(b.Seed, uint64(g)))
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				id := uint64(1 + r.IntN(b.Projects))
-				cctx, cancel := context.WithTimeout(ctx, b.Timeout)
-				t0 := time.Now()
-				_, err := b.load(cctx, id)
-				lat[g] = append(lat[g], time.Since(t0))
-				cancel()
-				if err != nil {
-					errCount[g]++
-					if firstErr[g] == nil {
-						firstErr[g] = err
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	after := b.Svc.DB.Stats()
-
-	var all []time.Duration
-	var res Result
-	for g := range conc {
-		all = append(all, lat[g]...)
-		res.Errors += errCount[g]
-		if firstErr[g] != nil && res.ErrorDetail == "" {
-			res.ErrorDetail = fmt.Sprintf("first error: %v", firstErr[g])
+	res := closedLoop(ctx, conc, 0, d, b.Seed, func(r *rand.Rand) answer {
+		cctx, cancel := context.WithTimeout(ctx, b.Timeout)
+		defer cancel()
+		t0 := time.Now()
+		if _, err := b.load(cctx, uint64(1+r.IntN(b.Projects))); err != nil {
+			return answer{took: time.Since(t0), err: err}
 		}
-	}
-	slices.Sort(all)
-	res.Requests = int64(len(all))
-	res.Duration = elapsed
-	res.RPS = float64(len(all)) / elapsed.Seconds()
-	res.P50, res.P90, res.P99 = percentile(all, 50), percentile(all, 90), percentile(all, 99)
-	if len(all) > 0 {
-		res.Max = all[len(all)-1]
-	}
+		return answer{took: time.Since(t0), status: http.StatusOK}
+	})
+	after := b.Svc.DB.Stats()
 	res.WaitCount = after.WaitCount - before.WaitCount
 	res.WaitDuration = after.WaitDuration - before.WaitDuration
 	res.MaxLifetimeClosed = after.MaxLifetimeClosed - before.MaxLifetimeClosed
 	return res
 }
 
-// ReadAll loads every project once, from conc goroutines; it returns how
-// many loads failed and the first error.
-func (b Bare) ReadAll(ctx context.Context, conc int) (int64, error) {
-	var next, failed atomic.Int64
-	var mu sync.Mutex
-	var first error
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				id := next.Add(1)
-				if id > int64(b.Projects) {
-					return
-				}
-				cctx, cancel := context.WithTimeout(ctx, b.Timeout)
-				_, err := b.load(cctx, uint64(id))
-				cancel()
-				if err != nil {
-					failed.Add(1)
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
+// ReadAll loads every project once, from conc goroutines; it returns the
+// first failure.
+func (b Bare) ReadAll(ctx context.Context, conc int) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	for id := 1; id <= b.Projects; id++ {
+		g.Go(func() error {
+			cctx, cancel := context.WithTimeout(ctx, b.Timeout)
+			defer cancel()
+			_, err := b.load(cctx, uint64(id))
+			return err
+		})
 	}
-	wg.Wait()
-	return failed.Load(), first
+	return g.Wait()
 }
 
 // RoundTrips measures single reads, one at a time, through s's pool: the
@@ -149,8 +94,7 @@ func (b Bare) RoundTrips(ctx context.Context, n int) (project, sites, reports ti
 				return 0, 0, 0, err
 			}
 		}
-		slices.Sort(lat)
-		out[i] = percentile(lat, 50)
+		out[i] = loadstat.Summarize(lat).P50
 	}
 	return out[0], out[1], out[2], nil
 }
@@ -158,5 +102,6 @@ func (b Bare) RoundTrips(ctx context.Context, n int) (project, sites, reports ti
 // load is one record through the service's logic (validation, coalescing
 // when the context has it, the fan-out), as the handler calls it.
 func (b Bare) load(ctx context.Context, id uint64) (*types.ProjectDetailsResp, error) {
+	ctx = auth.Attach(ctx, auth.Anonymous) // what the Auth middleware attaches with Auth.Disabled
 	return projectlogic.NewGetProjectDetailsLogic(ctx, b.Svc).GetProjectDetails(&types.ProjectDetailsReq{Id: int64(id), Reports: int64(b.Reports)})
 }

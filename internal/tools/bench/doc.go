@@ -1,8 +1,11 @@
 // Package bench is the performance benchmark behind `make bench`
-// (cmd/bench): a reproducible generated data set loaded into a throwaway
-// database (Dataset), the service started in-process in the variants the
-// scenarios compare (StartService), the HTTP load (Wrk, driving wrk with
-// project.lua), a bare Go client for the ceiling (Bare), and fakes shaped
-// like the data set for BenchmarkGetProject. tools.sh installs wrk and
-// gnuplot. Results: docs/PERFORMANCE.md and docs/performance.png.
+// (cmd/bench): the service in the variants the scenarios compare, built
+// from the shipped configuration with a variant's overrides (Variant,
+// Layers) and run in-process (StartService) or as a process of its own
+// (StartProcess); its baselines — the bare client (Bare), the serial
+// service (serial.go), the plain net/http endpoint (Plain); the loads — wrk
+// driving project.lua (Wrk) and a Go client (Client); the data sets
+// (LargeRecords, SmallRecords) and fakes shaped like them for
+// BenchmarkGetProject. tools.sh installs wrk and gnuplot. Results:
+// docs/PERFORMANCE.md and docs/performance.png.
 package bench

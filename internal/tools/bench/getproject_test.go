@@ -21,9 +21,9 @@ import (
 // record shaped like the bench data set's median project (32 sites, 10
 // reports). It is the service's own CPU and allocation cost per request,
 // without the database, the driver or the network. Run by `make bench`
-// (scenario 5); there is no timing assertion.
+// (scenario costPerRequest); there is no timing assertion.
 func BenchmarkGetProject(b *testing.B) {
-	c, _, err := bench.BaseConfig("../../../etc/project-api.yaml") // the shipped config
+	c, err := bench.BaseConfig() // the shipped config
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func BenchmarkGetProject(b *testing.B) {
 	logx.SetWriter(logx.NewWriter(io.Discard))
 	prometheus.Enable()
 
-	s, err := svc.NewServiceContext(c, svc.WithModels(bench.FakeModels(bench.DefaultDataset, 32, 10)))
+	s, err := svc.NewServiceContext(c, svc.WithModels(bench.FakeModels(bench.LargeRecords, 32, 10)))
 	if err != nil {
 		b.Fatal(err)
 	}

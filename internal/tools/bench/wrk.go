@@ -44,20 +44,37 @@ func (w Wrk) CheckVersion(want string) error {
 	return nil
 }
 
-// args are wrk's arguments; the URL is the base URL, scriptArgs go to project.lua.
-func (w Wrk) args(script, url string, conns int, d time.Duration, scriptArgs []string) []string {
+// Load is what one wrk run sends: headers on every request ("Name: value")
+// and the arguments of project.lua.
+type Load struct {
+	Header     []string
+	ScriptArgs []string
+}
+
+// args are wrk's arguments; the URL is the base URL.
+func (w Wrk) args(script, url string, conns int, d time.Duration, l Load) []string {
 	threads := min(2, conns)
 	a := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns), "-d" + fmtSeconds(d),
-		"--timeout", fmtSeconds(w.Timeout), "-s", script, url}
-	if len(scriptArgs) > 0 {
+		"--timeout", fmtSeconds(w.Timeout)}
+	for _, h := range l.Header {
+		a = append(a, "-H", h)
+	}
+	a = append(a, "-s", script, url)
+	if scriptArgs := l.ScriptArgs; len(scriptArgs) > 0 {
 		a = append(append(a, "--"), scriptArgs...)
 	}
 	return a
 }
 
 // Command is the command line of a run, as recorded in the report.
-func (w Wrk) Command(conns int, d time.Duration, scriptArgs ...string) string {
-	return "wrk " + strings.Join(w.args(w.ScriptShown, "http://127.0.0.1:$PORT", conns, d, scriptArgs), " ")
+func (w Wrk) Command(conns int, d time.Duration, l Load) string {
+	a := w.args(w.ScriptShown, "http://127.0.0.1:$PORT", conns, d, l)
+	for i := range a {
+		if strings.ContainsAny(a[i], " $") && !strings.HasPrefix(a[i], "http") {
+			a[i] = "'" + a[i] + "'"
+		}
+	}
+	return "wrk " + strings.Join(a, " ")
 }
 
 func fmtSeconds(d time.Duration) string {
@@ -81,8 +98,8 @@ type wrkJSON struct {
 }
 
 // Run runs wrk against url for d with conns connections.
-func (w Wrk) Run(ctx context.Context, url string, conns int, d time.Duration, scriptArgs ...string) (Result, error) {
-	cmd := exec.CommandContext(ctx, w.Bin, w.args(w.Script, url, conns, d, scriptArgs)...)
+func (w Wrk) Run(ctx context.Context, url string, conns int, d time.Duration, l Load) (Result, error) {
+	cmd := exec.CommandContext(ctx, w.Bin, w.args(w.Script, url, conns, d, l)...)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {

@@ -1,23 +1,14 @@
 package main
 
 import (
-	"bufio"
-	"database/sql"
-	"fmt"
-	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/clinicaldata/projectsvc/internal/testing/dataset"
 	"github.com/clinicaldata/projectsvc/internal/tools/bench"
 )
 
-// Report is everything a bench run measured; results.json is its JSON.
+// Report is everything a bench run measured; results.json is its JSON and
+// report.md.tmpl renders it.
 type Report struct {
 	Started  time.Time
 	Elapsed  time.Duration
@@ -25,82 +16,62 @@ type Report struct {
 	Runs     int
 	Warmup   time.Duration
 
-	Machine        Machine
-	Data           bench.Dataset
-	Load           bench.LoadStats
-	WarmupRequests int64
-	Wrk            string
+	Machine                Machine
+	Large, Small           dataset.Spec
+	LargeLoad, SmallLoad   dataset.Loaded
+	WarmupRequests         int64
+	Wrk                    string
+	Shipped                bench.PoolSettings // etc/project-api.yaml
+	StructDefaults, GoZero bench.PoolSettings // config.Config's own defaults; go-zero's built-in pool
+	Coalesce               bool
+	CpuThreshold           int64 // shipped RestConf.CpuThreshold (shedding)
+	Timeout                time.Duration
+	ScenarioLoad           []string // load average as each scenario started
 
-	Shipped        bench.PoolSettings // etc/project-api.yaml
-	StructDefaults bench.PoolSettings // config.Config's own defaults
-	GoZero         bench.PoolSettings
-	Coalesce       bool
-	CpuThreshold   int64 // shipped RestConf.CpuThreshold (shedding)
-	Timeout        time.Duration
-	ScenarioLoad   []string // load average as each scenario started
-
-	S1 *S1
-	S2 *S2
-	S3 *S3
-	S4 *S4
-	S5 *S5
+	FanOut         *FanOut
+	Ceiling        *Ceiling
+	PoolDefaults   *PoolDefaults
+	HotProject     *HotProject
+	CostPerRequest *CostPerRequest
+	SmallRecords   *SmallRecords
+	CPULimited     *CPULimited
 
 	ServiceLogBytes int64
 }
 
-// Machine describes where the numbers come from.
-type Machine struct {
-	Cores      int
-	CPU        string
-	MemTotal   string
-	Kernel     string
-	GoVersion  string
-	Docker     string
-	DBImage    string
-	DBVersion  string
-	BufferPool int64
-	DataBytes  int64
-	LoadBefore string
-	LoadAfter  string
-	BusyBefore float64 // share of the machine's CPU busy before the bench started
-	BusyAfter  float64
-	Commit     string
-}
-
-// S1 is scenario 1: fan-out vs serial behind injected latency.
-type S1 struct {
+// FanOut: fan-out vs serial behind an injected network latency.
+type FanOut struct {
 	Clients int
 	Command string
-	Levels  []S1Level
-	Single  *S1Level // the largest latency with 1 client (context)
+	Levels  []FanOutLevel
+	Single  *FanOutLevel // the largest latency with 1 client
 
 	SingleCommand string
 }
 
-// S1Level is one injected latency.
-type S1Level struct {
+// FanOutLevel is one injected latency.
+type FanOutLevel struct {
 	Latency                       time.Duration
 	RTProject, RTSites, RTReports time.Duration // single reads, one at a time, median
 	Fan, Serial                   bench.Summary
 }
 
-// S2 is scenario 2: the ceiling.
-type S2 struct {
-	Clients    int
-	Command    string
-	IdleRSSKiB int64
-	Arms       []S2Arm
-	Shedding   bench.Summary // HTTP, interpolateParams on, go-zero shedding as shipped
-	Profile    *Profile
+// Ceiling: the HTTP service vs a bare client issuing the same queries.
+type Ceiling struct {
+	Clients  int
+	Command  string
+	IdleRSS  int64 // bytes, before the scenario
+	Arms     []CeilingArm
+	Shedding bench.Summary // HTTP, interpolateParams on, go-zero shedding as shipped
+	Profile  *Profile
 }
 
-// S2Arm is one interpolateParams setting.
-type S2Arm struct {
-	Interpolate  string
-	Bare, HTTP   bench.Summary
-	PeakRSSKiB   int64
-	MeanRSSKiB   int64
-	HeapInuseKiB int64
+// CeilingArm is one interpolateParams setting.
+type CeilingArm struct {
+	Interpolate      string
+	Bare, HTTP       bench.Summary
+	PeakRSS, MeanRSS int64 // bytes, during the HTTP runs
+	HeapInuse        int64 // bytes, after them
 }
 
 // Profile is the CPU profile of a saturated HTTP run.
@@ -111,825 +82,58 @@ type Profile struct {
 	Flat, Cum string // go tool pprof -top (flat order) and -top -cum
 }
 
-// S3 is scenario 3: pool sizing.
-type S3 struct {
+// PoolDefaults: the shipped pool vs go-zero's built-in one.
+type PoolDefaults struct {
 	Commands []string
-	Levels   []S3Level
+	Levels   []PoolLevel
 }
 
-// S3Level is one concurrency level.
-type S3Level struct {
+// PoolLevel is one concurrency level.
+type PoolLevel struct {
 	Clients          int
 	Defaults, GoZero bench.Summary
 }
 
-// S4 is scenario 4: a hot project.
-type S4 struct {
+// HotProject: every client asks for the same project, coalescing on vs off.
+type HotProject struct {
 	ID, Sites, Reports, Clients int
 	Command                     string
 	On, Off                     bench.Summary
 }
 
-// S5 is scenario 5: the handler-to-JSON cost per request over fakes.
-type S5 struct {
+// CostPerRequest: BenchmarkGetProject, the handler-to-JSON cost over fakes.
+type CostPerRequest struct {
 	Command                 string
 	NsOp, BytesOp, AllocsOp float64
 	RespBytes               float64
 	Raw                     string
 }
 
-// ---- rendering ----
-
-type verdict struct {
-	scenario, target, measured, result string
+// SmallRecords: small records, the service as shipped and without shedding
+// vs the plain baseline.
+type SmallRecords struct {
+	Clients                     int
+	Command                     string
+	Shipped, SheddingOff, Plain bench.Summary
+	BodiesCompared              int // requests answered byte-identically by the service and the plain baseline
+	Profile                     *Profile
 }
 
-// met phrases a target check: value against limit, lower or higher is better.
-func met(value, limit float64, lowerIsBetter bool, unit string) string {
-	ok := value <= limit
-	if !lowerIsBetter {
-		ok = value >= limit
-	}
-	margin := math.Abs(value-limit) / limit * 100
-	if ok {
-		return fmt.Sprintf("**met** (%.0f%% margin)", margin)
-	}
-	return fmt.Sprintf("**missed** by %.2f%s (%.0f%%)", math.Abs(value-limit), unit, margin)
+// CPULimited: overload of a service process held to a CPU quota.
+type CPULimited struct {
+	Skipped       string // why it did not run, if it did not
+	CPUs          float64
+	CgroupVersion int
+	Clients       int
+	LeadIn        time.Duration // unmeasured load at the start of every run
+	Shipped, Off  LimitedArm
+	Profile       *Profile // of the shipped process, overloaded
+	ShedderLine   string   // the shipped process's last "dropreq" log line
 }
 
-// Markdown renders docs/PERFORMANCE.md.
-func (r *Report) Markdown() string {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	m := r.Machine
-
-	p("# Performance")
-	p("")
-	p("Generated by `make bench` (the program is `internal/tools/bench/cmd/bench`) on %s UTC, in %s.", r.Started.Format("2006-01-02 15:04"), r.Elapsed.Round(time.Second))
-	p("Do not edit by hand: run `make bench` again. Raw per-run results, the CPU profile and the")
-	p("service's log of the run are left in `.cache/bench/` (not committed).")
-	p("")
-	p("All services, the load generator and the database share **one %d-core machine**, so every", m.Cores)
-	p("figure below includes the cost of the others competing for the same cores. Ratios inside one")
-	p("run are the meaningful part; absolute numbers are context for this machine only.")
-	p("")
-
-	// ---- summary ----
-	var vs []verdict
-	if r.S1 != nil {
-		if l, ok := r.s1At(5 * time.Millisecond); ok {
-			ratio := frac(l.Fan.P50, l.Serial.P50)
-			one, limit := "", ""
-			if s1 := r.S1.Single; s1 != nil {
-				one = fmt.Sprintf("; context, 1 client: %.2f ×", frac(s1.Fan.P50, s1.Serial.P50))
-				limit = fmt.Sprintf("; context, 1 client: %.2f ×", frac(s1.Fan.P50, s1.RTProject))
-			}
-			vs = append(vs, verdict{fmt.Sprintf("1 fan-out vs serial, 5 ms RTT, %d clients", r.S1.Clients), "fan-out p50 ≤ 0.45 × serial p50",
-				fmt.Sprintf("%.2f × (%s vs %s)%s", ratio, fmtMs(l.Fan.P50), fmtMs(l.Serial.P50), one), met(ratio, 0.45, true, " ×")})
-			ratio = frac(l.Fan.P50, l.RTProject)
-			vs = append(vs, verdict{fmt.Sprintf("1 physical limit, 5 ms RTT, %d clients", r.S1.Clients), "fan-out p50 ≤ 1.3 × one round trip",
-				fmt.Sprintf("%.2f × (%s vs %s)%s", ratio, fmtMs(l.Fan.P50), fmtMs(l.RTProject), limit), met(ratio, 1.3, true, " ×")})
-		}
-	}
-	if r.S2 != nil && len(r.S2.Arms) > 0 {
-		a := r.S2.Arms[0]
-		ratio := a.HTTP.RPS / a.Bare.RPS
-		vs = append(vs, verdict{fmt.Sprintf("2 HTTP vs bare ceiling, %d clients", r.S2.Clients), "≥ 0.8 × ceiling",
-			fmt.Sprintf("%.2f × (%.0f vs %.0f req/s)", ratio, a.HTTP.RPS, a.Bare.RPS), met(ratio, 0.8, false, " ×")})
-		res := "**met**"
-		if a.HTTP.Errors > 0 {
-			res = "**missed**"
-		}
-		vs = append(vs, verdict{"2 errors under saturation", "0", fmt.Sprintf("%d in %s answered requests", a.HTTP.Errors, fmtInt(total(a.HTTP))), res})
-		res = "**met**"
-		if a.HTTP.P99 >= r.Timeout {
-			res = "**missed**"
-		}
-		vs = append(vs, verdict{"2 p99 under saturation", fmt.Sprintf("< request timeout (%s)", r.Timeout), fmtMs(a.HTTP.P99), res})
-	}
-	if r.S3 != nil {
-		var worst []string
-		all := true
-		for _, l := range r.S3.Levels {
-			ok, why := r.s3AsGood(l)
-			if !ok {
-				all = false
-				worst = append(worst, fmt.Sprintf("%d clients: %s", l.Clients, why))
-			}
-		}
-		res := "**yes** at every level"
-		var noted []string
-		for _, l := range r.S3.Levels {
-			if ok, why := r.s3AsGood(l); ok && why != "" {
-				noted = append(noted, fmt.Sprintf("%d clients: %s", l.Clients, why))
-			}
-		}
-		if len(noted) > 0 {
-			res += " (" + strings.Join(noted, "; ") + ")"
-		}
-		if !all {
-			res = "**no**: " + strings.Join(worst, "; ")
-		}
-		vs = append(vs, verdict{"3 pool defaults vs go-zero pool", "defaults at least as good at 16, 64 and 256 clients (throughput ≥ 0.95 ×, p99 ≤ 1.05 ×, or inside the run-to-run range)",
-			r.s3Brief(), res})
-	}
-	if r.S4 != nil {
-		ratio := r.S4.On.RPS / r.S4.Off.RPS
-		vs = append(vs, verdict{fmt.Sprintf("4 hot project, %d clients", r.S4.Clients), "≥ 3 × throughput with coalescing",
-			fmt.Sprintf("%.2f × (%.0f vs %.0f req/s)", ratio, r.S4.On.RPS, r.S4.Off.RPS), met(ratio, 3, false, " ×")})
-	}
-	if len(vs) > 0 {
-		p("## Targets")
-		p("")
-		p("| scenario | target | measured | result |")
-		p("|---|---|---|---|")
-		for _, v := range vs {
-			p("| %s | %s | %s | %s |", v.scenario, v.target, v.measured, v.result)
-		}
-		p("")
-	}
-
-	// ---- method ----
-	p("## How it was measured")
-	p("")
-	p("```sh")
-	p("make bench      # = internal/tools/bench/tools.sh (installs wrk, gnuplot if missing), then")
-	p("                #   DBTEST_IMAGE=\"${DBTEST_IMAGE:-$(.ci/images/db-image.sh)}\" go run ./internal/tools/bench/cmd/bench")
-	p("```")
-	p("")
-	p("| | |")
-	p("|---|---|")
-	p("| machine | %d cores (%s), %s RAM, Linux %s |", m.Cores, m.CPU, m.MemTotal, m.Kernel)
-	p("| other load on the machine | CPU busy %.0f%% before the bench started, %.0f%% after it stopped (its database idle); load average before %s, after %s; at each scenario's start: %s |",
-		m.BusyBefore*100, m.BusyAfter*100, m.LoadBefore, m.LoadAfter, strings.Join(r.ScenarioLoad, "; "))
-	p("| Go | %s |", m.GoVersion)
-	p("| Docker | %s |", m.Docker)
-	p("| database | image `%s`, server %s, `innodb_buffer_pool_size` %d MiB (raised at runtime from the image's 128 MiB so the %d MiB data set is memory-resident, as on a sized server) |",
-		m.DBImage, m.DBVersion, m.BufferPool>>20, m.DataBytes>>20)
-	p("| commit | %s |", m.Commit)
-	p("| load tool | %s, closed loop, keep-alive connections, `-t2` (`-t1` below 2 connections), socket timeout 10 s; `internal/tools/bench/project.lua` picks the ids |", "`"+r.Wrk+"`")
-	p("| runs | every figure is the **median of %d runs of %s**; the arms of a comparison alternate (A B A B …); each comparison starts with an unmeasured %s warm-up per arm |", r.Runs, r.Duration, r.Warmup)
-	p("| requests | `GET /project/{id}?reports=%d`, id uniformly random over all %d projects unless stated |", reportsParam, r.Data.Projects)
-	p("| service | in-process, built like `project.go` builds it (`svc.NewServiceContext`, `server.New`) from the shipped `etc/project-api.yaml`, served by `rest.NewServerless` + `http.Server` on 127.0.0.1 with go-zero's own read/write timeouts; all middlewares on; request timeout %s; access log at level info written to a file (%d MiB during the run); metrics on (dev server on loopback) |",
-		r.Timeout, r.ServiceLogBytes>>20)
-	p("| pool settings | shipped (`etc/project-api.yaml`): %s; `config.Config` defaults: %s |", r.Shipped, r.StructDefaults)
-	p("| load shedding | **off** (`CpuThreshold: 0`) in every run except the one marked in scenario 2; shipped: `CpuThreshold` %d. go-zero's shedder reads the CPU usage of the process's cgroup — here the whole machine, database and wrk included — so left on it measures them, not the service (see scenario 2) |", r.CpuThreshold)
-	p("| throughput | successful (2xx) answers per second; anything else counts as an error |")
-	p("")
-	d := r.Data
-	p("**Data set** (generated in Go from seed %d, streamed with `LOAD DATA LOCAL INFILE`; loaded in %s):", d.Seed, r.Load.Duration.Round(100*time.Millisecond))
-	p("")
-	p("| table | rows | shape |")
-	p("|---|---:|---|")
-	p("| project | %s | phases, statuses, sponsors, start/end dates; registered 2008–2024 |", fmtInt(r.Load.Projects))
-	p("| institution | %s | hospitals in 68 cities / 24 countries |", fmtInt(r.Load.Institutions))
-	p("| project_institution | %s | %d–%d distinct sites per project, one lead |", fmtInt(r.Load.Sites), d.MinSites, d.MaxSites)
-	p("| project_report | %s | %d–%d per project over 2–12 years; ids in `created_at` order across projects (as AUTO_INCREMENT assigns them); summaries 1–6 sentences, mean %d bytes, %d%% NULL |",
-		fmtInt(r.Load.Reports), d.MinReports, d.MaxReports, r.Load.SummaryAvg(), d.SummaryNullPercent)
-	p("")
-	p("Before the scenarios every project is read once (%s records) so the working set is in the buffer pool.", fmtInt(r.WarmupRequests))
-	p("")
-
-	if r.S1 != nil {
-		r.mdS1(p)
-	}
-	if r.S2 != nil {
-		r.mdS2(p)
-	}
-	if r.S3 != nil {
-		r.mdS3(p)
-	}
-	if r.S4 != nil {
-		r.mdS4(p)
-	}
-	if r.S5 != nil || (r.S2 != nil && r.S2.Profile != nil) {
-		r.mdS5(p)
-	}
-	return b.String()
-}
-
-func (r *Report) s1At(lat time.Duration) (S1Level, bool) {
-	for _, l := range r.S1.Levels {
-		if l.Latency == lat {
-			return l, true
-		}
-	}
-	return S1Level{}, false
-}
-
-func (r *Report) mdS1(p func(string, ...any)) {
-	s := r.S1
-	p("## 1. Fan-out vs serial, through an injected network latency")
-	p("")
-	p("Both servers run behind the same in-process toxiproxy (`internal/testing/faultproxy`) in front of the")
-	p("database; a `latency` toxic delays every chunk the database sends back. The fan-out server is")
-	p("`server.New` (`logic.LoadProjectDetails`); the serial one registers the same route on `server.NewRest` (the")
-	p("service's rest.Server: same options, middlewares, guard and error table) calling `logic.LoadProjectDetailsSerial`.")
-	p("Both use the shipped pool, coalescing off, %d clients. **One round trip** is the median latency of a", s.Clients)
-	p("single read issued directly on the service's pool, one at a time (%d reads per query per run): the", rtReads)
-	p("project read by primary key. The three reads' own round trips are listed for context; the fan-out")
-	p("cannot be faster than the slowest of them.")
-	p("")
-	p("| injected latency | fan-out p50 ÷ serial p50 | fan-out p50 ÷ one round trip | fan-out p50 / p99 / req/s | serial p50 / p99 / req/s | one round trip (project / sites / reports reads) |")
-	p("|---|---:|---:|---|---|---|")
-	for _, l := range s.Levels {
-		p("| %s | **%.2f** | **%.2f** | %s / %s / %.0f%s | %s / %s / %.0f%s | %s / %s / %s |", l.Latency,
-			frac(l.Fan.P50, l.Serial.P50), frac(l.Fan.P50, l.RTProject),
-			fmtMs(l.Fan.P50), fmtMs(l.Fan.P99), l.Fan.RPS, errNote(l.Fan),
-			fmtMs(l.Serial.P50), fmtMs(l.Serial.P99), l.Serial.RPS, errNote(l.Serial),
-			fmtMs(l.RTProject), fmtMs(l.RTSites), fmtMs(l.RTReports))
-	}
-	if l := s.Single; l != nil {
-		p("| %s, **1 client** (context) | **%.2f** | **%.2f** | %s / %s / %.0f%s | %s / %s / %.0f%s | (as above) |", l.Latency,
-			frac(l.Fan.P50, l.Serial.P50), frac(l.Fan.P50, l.RTProject),
-			fmtMs(l.Fan.P50), fmtMs(l.Fan.P99), l.Fan.RPS, errNote(l.Fan),
-			fmtMs(l.Serial.P50), fmtMs(l.Serial.P99), l.Serial.RPS, errNote(l.Serial))
-	}
-	p("")
-	p("Throughput ratio fan-out ÷ serial: %s.", r.s1ThroughputRatios())
-	p("")
-	if r.S2 != nil && len(r.S2.Arms) > 0 && len(s.Levels) > 0 {
-		ceiling := r.S2.Arms[0].Bare.RPS
-		l := s.Levels[0]
-		p("Load check: with no injected latency the fan-out server's %d clients already get %.0f req/s, %.0f%% of the", s.Clients, l.Fan.RPS, l.Fan.RPS/ceiling*100)
-		p("saturated bare-client ceiling of scenario 2 (%.0f req/s at %d clients, without the proxy). In a closed loop", ceiling, r.S2.Clients)
-		p("(Little's law) the mean latency is clients ÷ throughput: %s. Where that is well above", r.s1Little())
-		p("one round trip, the %d clients are queueing for the machine's capacity rather than waiting on the round trip;", s.Clients)
-		p("the 1-client row shows the round-trip effect alone.")
-		p("")
-	}
-	p("```sh")
-	p("%s   # the same for both servers, at each latency", s.Command)
-	if s.Single != nil {
-		p("%s   # the 1-client row", s.SingleCommand)
-	}
-	p("```")
-	p("")
-}
-
-func (r *Report) s1Little() string {
-	var parts []string
-	for _, l := range r.S1.Levels {
-		parts = append(parts, fmt.Sprintf("%s fan-out / %s serial at %s",
-			fmtMs(time.Duration(float64(r.S1.Clients)/l.Fan.RPS*float64(time.Second))),
-			fmtMs(time.Duration(float64(r.S1.Clients)/l.Serial.RPS*float64(time.Second))), l.Latency))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (r *Report) s1ThroughputRatios() string {
-	var parts []string
-	for _, l := range r.S1.Levels {
-		parts = append(parts, fmt.Sprintf("%.2f × at %s", l.Fan.RPS/l.Serial.RPS, l.Latency))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (r *Report) mdS2(p func(string, ...any)) {
-	s := r.S2
-	p("## 2. The ceiling: HTTP service vs a bare client issuing the same queries")
-	p("")
-	p("The **ceiling** is %d goroutines calling `logic.LoadProjectDetails` directly on a", s.Clients)
-	p("`svc.ServiceContext` (the same three queries on the same pool, each call with the request timeout")
-	p("as deadline so the SQL, server-side limit included, is identical), no HTTP. The **service** is the same")
-	p("ServiceContext behind the full HTTP stack, driven by wrk with %d connections. Coalescing off, database", s.Clients)
-	p("directly (no proxy). The bare and HTTP runs alternate on the same pool. `interpolateParams=true` is the")
-	p("service's default (`svc.DriverConfig`); `false` is set in the DSN.")
-	p("")
-	p("| interpolateParams | service ÷ ceiling | service req/s | ceiling req/s | service p50 / p99 | ceiling p50 / p99 | service errors | pool waits per run (service) | run spread (service) |")
-	p("|---|---:|---:|---:|---|---|---:|---:|---:|")
-	for _, a := range s.Arms {
-		p("| %s | **%.2f** | %.0f | %.0f | %s / %s | %s / %s | %d | %s | ±%.0f%% |", a.Interpolate, a.HTTP.RPS/a.Bare.RPS,
-			a.HTTP.RPS, a.Bare.RPS, fmtMs(a.HTTP.P50), fmtMs(a.HTTP.P99), fmtMs(a.Bare.P50), fmtMs(a.Bare.P99),
-			a.HTTP.Errors, fmtInt(a.HTTP.WaitCount), spread(a.HTTP)*50)
-	}
-	if len(s.Arms) == 2 {
-		on, off := s.Arms[0], s.Arms[1]
-		p("")
-		p("interpolateParams on ÷ off: service throughput **%.2f ×**, ceiling **%.2f ×** (off = a prepare, an execute and a close per query instead of one query).",
-			on.HTTP.RPS/off.HTTP.RPS, on.Bare.RPS/off.Bare.RPS)
-	}
-	if sh := s.Shedding; len(sh.Runs) > 0 {
-		p("")
-		refused := float64(sh.Errors) / float64(sh.Errors+total(sh)) * 100
-		p("**With go-zero's load shedding as shipped** (`CpuThreshold: %d`, everything else as the interpolateParams=on row): %.0f req/s answered, **%.0f%% of requests refused** (%s of %s, %s), p99 %s. On this machine the CPU go-zero sees is the whole machine's, so the shedder refuses work whenever the database, wrk and other tenants keep it above %.0f%%; in a container with its own CPU quota it would see the service alone.",
-			r.CpuThreshold, sh.RPS, refused, fmtInt(sh.Errors), fmtInt(sh.Errors+total(sh)), orNone(sh.ErrorDetail), fmtMs(sh.P99), float64(r.CpuThreshold)/10)
-	}
-	p("")
-	if len(s.Arms) > 0 {
-		a := s.Arms[0]
-		p("**Memory** (the service runs inside the bench process): VmRSS %d MiB idle before the scenario, peak **%d MiB** (mean %d MiB) under the saturated HTTP load with interpolateParams on; Go heap in use afterwards %d MiB.",
-			s.IdleRSSKiB>>10, a.PeakRSSKiB>>10, a.MeanRSSKiB>>10, a.HeapInuseKiB>>10)
-		p("")
-	}
-	p("```sh")
-	p("%s", s.Command)
-	p("```")
-	p("")
-}
-
-// s3AsGood: the defaults' throughput is at least 95% of go-zero's pool's
-// and their p99 at most 105% of it. A shortfall inside the run-to-run range
-// of both arms (their ranges over the runs overlap) is reported as noise.
-func (r *Report) s3AsGood(l S3Level) (ok bool, why string) {
-	var worse, noise []string
-	if l.Defaults.RPS < 0.95*l.GoZero.RPS {
-		dlo, dhi := l.Defaults.RangeRPS()
-		glo, ghi := l.GoZero.RangeRPS()
-		m := fmt.Sprintf("throughput %.2f ×", l.Defaults.RPS/l.GoZero.RPS)
-		if dhi >= glo && ghi >= dlo {
-			noise = append(noise, m)
-		} else {
-			worse = append(worse, m)
-		}
-	}
-	if float64(l.Defaults.P99) > 1.05*float64(l.GoZero.P99) {
-		dlo, dhi := l.Defaults.RangeP99()
-		glo, ghi := l.GoZero.RangeP99()
-		m := fmt.Sprintf("p99 %.2f ×", frac(l.Defaults.P99, l.GoZero.P99))
-		if dhi >= glo && ghi >= dlo {
-			noise = append(noise, m)
-		} else {
-			worse = append(worse, m)
-		}
-	}
-	if l.Defaults.Errors > l.GoZero.Errors {
-		worse = append(worse, fmt.Sprintf("%d errors vs %d", l.Defaults.Errors, l.GoZero.Errors))
-	}
-	switch {
-	case len(worse) > 0:
-		return false, strings.Join(append(worse, noise...), ", ")
-	case len(noise) > 0:
-		return true, strings.Join(noise, ", ") + " — within the run-to-run range of both"
-	}
-	return true, ""
-}
-
-func (r *Report) s3Brief() string {
-	var parts []string
-	for _, l := range r.S3.Levels {
-		parts = append(parts, fmt.Sprintf("%d: %.2f × req/s, %.2f × p99", l.Clients, l.Defaults.RPS/l.GoZero.RPS, frac(l.Defaults.P99, l.GoZero.P99)))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (r *Report) mdS3(p func(string, ...any)) {
-	s := r.S3
-	p("## 3. Pool sizing: the service's defaults vs go-zero's built-in pool")
-	p("")
-	p("Two instances of the service as shipped (coalescing %v), differing only in the pool: **defaults**", r.Coalesce)
-	p("(`etc/project-api.yaml`: %s) and **go-zero** (what `sqlx.NewMysql` hard-codes: %s). Both", r.Shipped, r.GoZero)
-	p("stay up for the whole scenario, so go-zero's 1-minute lifetime recycles connections during it as it")
-	p("would in production. Pool waits are `sql.DBStats().WaitCount` deltas per run (median).")
-	p("Ratios are defaults ÷ go-zero. \"As good\" means throughput ≥ 0.95 × and p99 ≤ 1.05 × go-zero's; a shortfall")
-	p("beyond that whose run-to-run ranges overlap (columns on the right) is marked as noise.")
-	p("")
-	p("| clients | req/s ratio | p99 ratio | as good? | defaults req/s | go-zero req/s | defaults p50 / p99 | go-zero p50 / p99 | pool waits per run, defaults / go-zero | closed for age (all runs), defaults / go-zero | req/s over runs, defaults / go-zero | p99 over runs, defaults / go-zero |")
-	p("|---:|---:|---:|---|---:|---:|---|---|---|---|---|---|")
-	for _, l := range s.Levels {
-		ok, why := r.s3AsGood(l)
-		v := "yes"
-		switch {
-		case !ok:
-			v = "**no**: " + why
-		case why != "":
-			v = "yes (" + why + ")"
-		}
-		dlo, dhi := l.Defaults.RangeRPS()
-		glo, ghi := l.GoZero.RangeRPS()
-		dplo, dphi := l.Defaults.RangeP99()
-		gplo, gphi := l.GoZero.RangeP99()
-		p("| %d | **%.2f** | **%.2f** | %s | %.0f%s | %.0f%s | %s / %s | %s / %s | %s / %s | %d / %d | %.0f–%.0f / %.0f–%.0f | %s–%s / %s–%s |", l.Clients,
-			l.Defaults.RPS/l.GoZero.RPS, frac(l.Defaults.P99, l.GoZero.P99), v,
-			l.Defaults.RPS, errNote(l.Defaults), l.GoZero.RPS, errNote(l.GoZero),
-			fmtMs(l.Defaults.P50), fmtMs(l.Defaults.P99), fmtMs(l.GoZero.P50), fmtMs(l.GoZero.P99),
-			fmtInt(l.Defaults.WaitCount), fmtInt(l.GoZero.WaitCount), l.Defaults.MaxLifetimeClosed, l.GoZero.MaxLifetimeClosed,
-			dlo, dhi, glo, ghi, fmtMs(dplo), fmtMs(dphi), fmtMs(gplo), fmtMs(gphi))
-	}
-	p("")
-	p("![latency and throughput versus concurrency](performance.png)")
-	p("")
-	p("```sh")
-	for _, c := range s.Commands {
-		p("%s", c)
-	}
-	p("```")
-	p("")
-}
-
-func (r *Report) mdS4(p func(string, ...any)) {
-	s := r.S4
-	p("## 4. A hot project: coalescing on vs off")
-	p("")
-	p("Every client asks for project %d (%d sites, %d reports), %d clients, shipped pool. With coalescing", s.ID, s.Sites, s.Reports, s.Clients)
-	p("(`Coalesce: true`, go-zero `syncx.SingleFlight`) concurrent identical requests share one in-flight load.")
-	p("")
-	p("| coalescing | on ÷ off | req/s | p50 / p99 | errors | pool waits per run |")
-	p("|---|---:|---:|---|---:|---:|")
-	p("| on | **%.2f** | %.0f | %s / %s | %d | %s |", s.On.RPS/s.Off.RPS, s.On.RPS, fmtMs(s.On.P50), fmtMs(s.On.P99), s.On.Errors, fmtInt(s.On.WaitCount))
-	p("| off | 1 | %.0f | %s / %s | %d | %s |", s.Off.RPS, fmtMs(s.Off.P50), fmtMs(s.Off.P99), s.Off.Errors, fmtInt(s.Off.WaitCount))
-	p("")
-	p("```sh")
-	p("%s", s.Command)
-	p("```")
-	p("")
-}
-
-func (r *Report) mdS5(p func(string, ...any)) {
-	p("## 5. Cost per request")
-	p("")
-	if s := r.S5; s != nil {
-		p("`BenchmarkGetProject` (`internal/tools/bench/getproject_test.go`): one `GET /project/{id}?reports=10` through")
-		p("the real router and middlewares (`server.New` → `rest.NewServerless(...).Serve` into an")
-		p("`httptest.ResponseRecorder`) over in-memory fakes (`internal/testing/fakes`) returning a record shaped like the")
-		p("data set's median (32 sites, 10 reports with summaries; %.0f-byte JSON body). No database: this is", s.RespBytes)
-		p("the service's own CPU and allocation cost per request, median of the runs.")
-		p("")
-		p("| ns/op | B/op | allocs/op |")
-		p("|---:|---:|---:|")
-		p("| %s | %s | %s |", fmtInt(int64(s.NsOp)), fmtInt(int64(s.BytesOp)), fmtInt(int64(s.AllocsOp)))
-		p("")
-		p("```sh")
-		p("%s", s.Command)
-		p("```")
-		p("")
-	}
-	if r.S2 != nil && len(r.S2.Arms) > 0 {
-		a := r.S2.Arms[0]
-		p("Service memory under the saturated load of scenario 2: peak VmRSS **%d MiB** (idle %d MiB).", a.PeakRSSKiB>>10, r.S2.IdleRSSKiB>>10)
-		p("")
-	}
-	if r.S2 == nil || r.S2.Profile == nil {
-		return
-	}
-	pr := r.S2.Profile
-	p("### CPU profile of the saturated service")
-	p("")
-	p("`runtime/pprof` CPU profile of the bench process during one extra (unmeasured) %s run of scenario 2", r.Duration)
-	p("(%d clients, interpolateParams on, %.0f req/s while profiled). wrk and the database are other processes and", r.S2.Clients, pr.RPS)
-	p("are not in it. `go tool pprof -top %s`, top entries by flat time:", filepath.Base(pr.Path))
-	p("")
-	p("```")
-	p("%s", strings.TrimSpace(trimPprof(pr.Flat, 25)))
-	p("```")
-	p("")
-	p("The service's own functions (`github.com/clinicaldata/projectsvc/...`) by cumulative time:")
-	p("")
-	p("```")
-	p("%s", strings.TrimSpace(ourCum(pr.Cum, 15)))
-	p("```")
-	p("")
-	mapping, _ := cumOf(pr.Cum, "github.com/zeromicro/go-zero/core/stores/sqlx.unmarshalRows")
-	one, _ := cumOf(pr.Cum, "github.com/zeromicro/go-zero/core/stores/sqlx.unmarshalRow")
-	sites, _ := cumOf(pr.Cum, "github.com/clinicaldata/projectsvc/model.(*customInstitutionModel).FindAllByProjectID")
-	latest, _ := cumOf(pr.Cum, "github.com/clinicaldata/projectsvc/model.(*customProjectReportModel).FindLatestByProjectID")
-	ours := 0.0
-	for _, fn := range []string{"github.com/clinicaldata/projectsvc/internal/logic.toResponse",
-		"github.com/clinicaldata/projectsvc/internal/svc.(*deadlineConn).limited",
-		"github.com/clinicaldata/projectsvc/internal/logic.observeRead"} {
-		v, _ := cumOf(pr.Cum, fn)
-		ours += v
-	}
-	p("**Reading the profile.** The service's own logic is cheap: response building, the server-side deadline")
-	p("rewrite and the per-read metrics together take %.1f%% of the samples. The largest single cost is go-zero's", ours)
-	p("reflective row mapping (`sqlx.QueryRowsCtx` → `unmarshalRows` → `mapStructFieldsIntoSlice`, which rebuilds")
-	p("the struct's tag map with reflection for **every row**): %.1f%% of all samples. The sites list", mapping+one)
-	p("(`FindAllByProjectID`, ~32 rows per request) accounts for %.1f%% of all samples, the latest reports", sites)
-	p("(`FindLatestByProjectID`, 10 rows) for %.1f%%.", latest)
-	p("")
-	p("Where the samples go (cumulative share of all samples; the areas overlap):")
-	p("")
-	p("| area | functions | share |")
-	p("|---|---|---:|")
-	for _, a := range profileAreas {
-		var sum float64
-		found := false
-		for _, fn := range a.fns {
-			if v, ok := cumOf(pr.Cum, fn); ok {
-				sum += v
-				found = true
-			}
-		}
-		if found {
-			p("| %s | `%s` | %.1f%% |", a.what, strings.Join(a.fns, "`, `"), sum)
-		}
-	}
-	p("")
-}
-
-// profileAreas are functions whose cumulative share locates the cost.
-var profileAreas = []struct {
-	what string
-	fns  []string
-}{
-	{"HTTP serving on the connection's goroutine: parsing, middlewares, handler, JSON, access log (the reads run on their own goroutines)", []string{"net/http.(*conn).serve"}},
-	{"the three reads (our models through the deadline wrapper: pool, driver, row mapping)", []string{
-		"github.com/clinicaldata/projectsvc/internal/svc.(*deadlineConn).QueryRowsCtx",
-		"github.com/clinicaldata/projectsvc/internal/svc.(*deadlineConn).QueryRowCtx"}},
-	{"… of which go-zero's reflective row mapping", []string{
-		"github.com/zeromicro/go-zero/core/stores/sqlx.unmarshalRows",
-		"github.com/zeromicro/go-zero/core/stores/sqlx.unmarshalRow"}},
-	{"… of which database/sql + go-sql-driver issuing the query", []string{"database/sql.(*DB).queryDC"}},
-	{"go-zero's access log line", []string{"github.com/zeromicro/go-zero/rest/handler.logBrief"}},
-	{"JSON encoding of the response", []string{"github.com/zeromicro/go-zero/core/jsonx.Marshal"}},
-	{"request parsing (httpx.Parse)", []string{"github.com/zeromicro/go-zero/rest/httpx.Parse"}},
-	{"our response building (logic.toResponse)", []string{"github.com/clinicaldata/projectsvc/internal/logic.toResponse"}},
-	{"our server-side deadline rewrite (svc.deadlineConn.limited)", []string{"github.com/clinicaldata/projectsvc/internal/svc.(*deadlineConn).limited"}},
-	{"our per-read metrics (logic.observeRead)", []string{"github.com/clinicaldata/projectsvc/internal/logic.observeRead"}},
-	{"goroutine stack growth (runtime.newstack)", []string{"runtime.newstack"}},
-	{"garbage collection (background mark workers)", []string{"runtime.gcBgMarkWorker"}},
-}
-
-// trimPprof keeps pprof's header and the first n rows.
-func trimPprof(out string, n int) string {
-	var keep []string
-	rows := 0
-	header := true
-	for _, line := range strings.Split(out, "\n") {
-		if header {
-			if strings.HasPrefix(line, "File:") || strings.HasPrefix(line, "Build ID:") || strings.HasPrefix(line, "Time:") {
-				continue
-			}
-			keep = append(keep, line)
-			if strings.Contains(line, "flat%") {
-				header = false
-			}
-			continue
-		}
-		if rows >= n || strings.TrimSpace(line) == "" {
-			continue
-		}
-		keep = append(keep, line)
-		rows++
-	}
-	return strings.Join(keep, "\n")
-}
-
-// ourCum keeps the column header and the first n rows of our module.
-func ourCum(out string, n int) string {
-	var keep []string
-	rows := 0
-	for _, line := range strings.Split(out, "\n") {
-		switch {
-		case strings.Contains(line, "flat%"):
-			keep = append(keep, line)
-		case strings.Contains(line, "github.com/clinicaldata/projectsvc/") && rows < n:
-			keep = append(keep, line)
-			rows++
-		}
-	}
-	return strings.Join(keep, "\n")
-}
-
-// cumOf is the cum% of fn in `pprof -top -cum` output.
-func cumOf(out, fn string) (float64, bool) {
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 6 || f[len(f)-1] != fn {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSuffix(f[4], "%"), 64)
-		return v, err == nil
-	}
-	return 0, false
-}
-
-// ---- chart ----
-
-// plot draws docs/performance.png from scenario 3 with gnuplot.
-func plot(r *Report, png, work string) error {
-	data := filepath.Join(work, "performance.dat")
-	var b strings.Builder
-	b.WriteString("# clients p50_def_ms p99_def_ms rps_def p50_gz_ms p99_gz_ms rps_gz\n")
-	for _, l := range r.S3.Levels {
-		fmt.Fprintf(&b, "%d %.3f %.3f %.1f %.3f %.3f %.1f\n", l.Clients,
-			msf(l.Defaults.P50), msf(l.Defaults.P99), l.Defaults.RPS, msf(l.GoZero.P50), msf(l.GoZero.P99), l.GoZero.RPS)
-	}
-	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	def := fmt.Sprintf("service defaults (%d/%d conns, %s/%s)", r.Shipped.MaxOpenConns, r.Shipped.MaxIdleConns, shortDur(r.Shipped.ConnMaxLifetime), shortDur(r.Shipped.ConnMaxIdleTime))
-	gz := fmt.Sprintf("go-zero built-in pool (%d/%d conns, %s)", r.GoZero.MaxOpenConns, r.GoZero.MaxIdleConns, shortDur(r.GoZero.ConnMaxLifetime))
-	title := fmt.Sprintf("GET /project/:id, random ids: service pool defaults vs go-zero's built-in pool\nmedians of %d × %s runs; wrk, service and %s share %d cores; %s",
-		r.Runs, r.Duration, dbShort(r.Machine.DBVersion), r.Machine.Cores, r.Started.Format("2006-01-02"))
-	script := fmt.Sprintf(`set terminal pngcairo size 1100,900 enhanced font "DejaVu Sans,11"
-set output %q
-set datafile commentschars "#"
-set multiplot layout 2,1 title %q font "DejaVu Sans,12"
-set logscale x 2
-set xrange [12:340]
-set xtics ("16" 16, "64" 64, "256" 256)
-set grid xtics ytics mytics
-set key top left box opaque
-set tmargin 2
-set lmargin 12
-set rmargin 4
-set ylabel "latency (ms, log scale)"
-set logscale y
-set format y "%%g"
-plot %q using 1:2 with linespoints lw 2 pt 7 ps 1.3 lc rgb "#1f77b4" title "p50, %s", \
-     '' using 1:3 with linespoints lw 2 pt 5 ps 1.3 lc rgb "#d62728" title "p99, %s", \
-     '' using 1:5 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "p50, %s", \
-     '' using 1:6 with linespoints lw 2 dt 2 pt 4 ps 1.3 lc rgb "#d62728" title "p99, %s", \
-     '' using 1:3:(sprintf("%%.1f", $3)) with labels offset 0,1 tc rgb "#d62728" notitle, \
-     '' using 1:2:(sprintf("%%.1f", $2)) with labels offset 0,-1 tc rgb "#1f77b4" notitle
-unset logscale y
-set ylabel "throughput (requests/s)"
-set xlabel "concurrent clients (wrk connections)"
-set yrange [0:*]
-set key bottom right box opaque
-plot %q using 1:4 with linespoints lw 2 pt 7 ps 1.3 lc rgb "#2ca02c" title "%s", \
-     '' using 1:7 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#9467bd" title "%s", \
-     '' using 1:4:(sprintf("%%.0f", $4)) with labels offset 0,1 tc rgb "#2ca02c" notitle
-unset multiplot
-`, png, title, data, def, def, gz, gz, data, def, gz)
-	sp := filepath.Join(work, "performance.gp")
-	if err := os.WriteFile(sp, []byte(script), 0o644); err != nil {
-		return err
-	}
-	out, err := exec.Command("gnuplot", sp).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("gnuplot: %w: %s", err, out)
-	}
-	return nil
-}
-
-func dbShort(v string) string {
-	if i := strings.Index(v, "-MariaDB"); i > 0 {
-		return "MariaDB " + v[:i]
-	}
-	return "MySQL " + v
-}
-
-func shortDur(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "no limit"
-	case d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	case d%time.Minute == 0:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	}
-	return d.String()
-}
-
-// ---- machine ----
-
-func machine() Machine {
-	m := Machine{Cores: runtime.NumCPU()}
-	m.CPU = firstField("/proc/cpuinfo", "model name")
-	if kb := firstField("/proc/meminfo", "MemTotal"); kb != "" {
-		if n, err := strconv.ParseInt(strings.Fields(kb)[0], 10, 64); err == nil {
-			m.MemTotal = fmt.Sprintf("%.0f GiB", float64(n)/(1<<20))
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	m.GoVersion = cmdOut("go", "version")
-	m.Docker = "server " + cmdOut("docker", "version", "--format", "{{.Server.Version}}")
-	m.Commit = cmdOut("git", "describe", "--always", "--dirty")
-	return m
-}
-
-func cmdOut(name string, args ...string) string {
-	out, err := exec.Command(name, args...).Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func firstField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// cpuBusy is the share of the machine's CPU time not idle over d (/proc/stat).
-func cpuBusy(d time.Duration) float64 {
-	read := func() (busy, total float64) {
-		b, err := os.ReadFile("/proc/stat")
-		if err != nil {
-			return 0, 0
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		f := strings.Fields(line)
-		for i, v := range f[1:] {
-			n, _ := strconv.ParseFloat(v, 64)
-			if i >= 8 { // guest time is already in user
-				break
-			}
-			total += n
-			if i != 3 && i != 4 { // idle, iowait
-				busy += n
-			}
-		}
-		return busy, total
-	}
-	b0, t0 := read()
-	time.Sleep(d)
-	b1, t1 := read()
-	if t1 == t0 {
-		return 0
-	}
-	return (b1 - b0) / (t1 - t0)
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " / ")
-}
-
-// ---- small helpers ----
-
-func mysqlOpen(dsn string) (*sql.DB, error) { return sql.Open("mysql", dsn) }
-
-func frac(a, b time.Duration) float64 {
-	if b == 0 {
-		return math.NaN()
-	}
-	return float64(a) / float64(b)
-}
-
-func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func fmtMs(d time.Duration) string {
-	switch v := msf(d); {
-	case v >= 100:
-		return fmt.Sprintf("%.0f ms", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f ms", v)
-	default:
-		return fmt.Sprintf("%.2f ms", v)
-	}
-}
-
-func fmtInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
-}
-
-// spread is (max - min) / median of the runs' throughput.
-func spread(s bench.Summary) float64 {
-	if len(s.Runs) < 2 || s.RPS == 0 {
-		return 0
-	}
-	v := make([]float64, len(s.Runs))
-	for i, r := range s.Runs {
-		v[i] = r.RPS
-	}
-	return (slices.Max(v) - slices.Min(v)) / s.RPS
-}
-
-// total is the successful requests of all runs.
-func total(s bench.Summary) int64 {
-	var n int64
-	for _, r := range s.Runs {
-		n += r.Requests
-	}
-	return n
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "no errors"
-	}
-	return s
-}
-
-func errNote(s bench.Summary) string {
-	if s.Errors == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (%d errors: %s)", s.Errors, s.ErrorDetail)
+// LimitedArm is one service process in its own CPU-limited cgroup.
+type LimitedArm struct {
+	bench.Summary
+	Cores   float64 // CPU the process used, in cores (median over runs)
+	PeakRSS int64   // bytes
 }

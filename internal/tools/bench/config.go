@@ -1,0 +1,145 @@
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/zeromicro/go-zero/core/conf"
+	"gopkg.in/yaml.v3"
+
+	"github.com/clinicaldata/projectsvc/internal/config"
+	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
+)
+
+// ShippedConfig is the service's configuration file as deployed.
+const ShippedConfig = "etc/project-api.yaml"
+
+// SheddingOff is the override that turns go-zero's CPU load shedding off.
+// It reads the CPU usage of the process's cgroup, which on a shared bench
+// machine includes the database and the load generator, so the scenarios
+// that are not about shedding run without it.
+const SheddingOff = "CpuThreshold: 0"
+
+// CoalesceOff is the override that makes every request load its own record.
+const CoalesceOff = "Coalesce: false"
+
+// Variant is one configuration of the service a scenario runs: YAML
+// overrides merged over the shipped configuration (see Layers), and what a
+// configuration cannot say.
+type Variant struct {
+	Name      string
+	Overrides []string
+	// Serial makes the three reads of a request take turns (serial.go).
+	Serial bool
+	// Header is sent with every request of the arm (e.g. Authorization).
+	Header map[string]string
+}
+
+// Layers are the YAML documents a variant's configuration is merged from,
+// in order: the shipped file; what the bench sets in every instance
+// (loopback only, the DSN, authentication off: Auth.Disabled); the
+// caller's layer (e.g. ports); the variant's overrides. A mapping merges
+// key by key; anything else replaces. An arm with authentication on is a
+// variant whose overrides set Auth (Disabled: false, Issuer, ...) and whose
+// Header carries "Authorization: Bearer ...".
+func Layers(dsn string, caller string, v Variant) ([]string, error) {
+	shipped, err := os.ReadFile(testenv.Path(ShippedConfig))
+	if err != nil {
+		return nil, err
+	}
+	own, err := yaml.Marshal(map[string]any{"Host": "127.0.0.1", "Mysql": map[string]any{"DataSource": dsn},
+		"Auth": map[string]any{"Disabled": true}})
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{string(shipped), string(own), caller}, v.Overrides...), nil
+}
+
+// MergeYAML merges YAML documents (see Layers) into one.
+func MergeYAML(docs ...string) ([]byte, error) {
+	var merged map[string]any
+	for i, doc := range docs {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("YAML layer %d (%.60q): %w", i, doc, err)
+		}
+		merged = mergeMaps(merged, m)
+	}
+	return yaml.Marshal(merged)
+}
+
+// mergeMaps returns over laid over under.
+func mergeMaps(under, over map[string]any) map[string]any {
+	out := make(map[string]any, len(under)+len(over))
+	for k, v := range under {
+		out[k] = v
+	}
+	for k, v := range over {
+		a, aok := out[k].(map[string]any)
+		b, bok := v.(map[string]any)
+		if aok && bok {
+			v = mergeMaps(a, b)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// LoadConfig loads merged YAML as the service loads its file, validation
+// included.
+func LoadConfig(merged []byte) (config.Config, error) {
+	var c config.Config
+	if err := conf.LoadFromYamlBytes(merged, &c); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// PoolSettings are database/sql pool settings, named after the config keys.
+type PoolSettings struct {
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+	ConnMaxIdleTime time.Duration
+}
+
+func (p PoolSettings) String() string {
+	idle := p.ConnMaxIdleTime.String()
+	if p.ConnMaxIdleTime == 0 {
+		idle = "none"
+	}
+	return fmt.Sprintf("%d open / %d idle / lifetime %s / idle time %s", p.MaxOpenConns, p.MaxIdleConns, p.ConnMaxLifetime, idle)
+}
+
+// Override is the YAML override that sets the pool to p.
+func (p PoolSettings) Override() string {
+	return fmt.Sprintf("Mysql: {MaxOpenConns: %d, MaxIdleConns: %d, ConnMaxLifetime: %s, ConnMaxIdleTime: %s}",
+		p.MaxOpenConns, p.MaxIdleConns, p.ConnMaxLifetime, p.ConnMaxIdleTime)
+}
+
+// GoZeroPool is what go-zero's sqlx.NewMysql hard-codes
+// (core/stores/sqlx/sqlmanager.go: maxOpenConns, maxIdleConns, maxLifetime).
+var GoZeroPool = PoolSettings{MaxOpenConns: 64, MaxIdleConns: 64, ConnMaxLifetime: time.Minute}
+
+// PoolOf returns the pool settings of a config.
+func PoolOf(c config.Config) PoolSettings {
+	return PoolSettings{c.Mysql.MaxOpenConns, c.Mysql.MaxIdleConns, c.Mysql.ConnMaxLifetime, c.Mysql.ConnMaxIdleTime}
+}
+
+// StructDefaults are config.Config's own pool defaults (a file without pool keys).
+func StructDefaults() (PoolSettings, error) {
+	c, err := LoadConfig([]byte("Name: x\nPort: 1\nAuth: {Disabled: true}\nMysql:\n  DataSource: 'u:p@tcp(127.0.0.1:1)/db'\n"))
+	return PoolOf(c), err
+}
+
+// HeaderLines are the variant's headers as "Name: value" lines, sorted.
+func (v Variant) HeaderLines() []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(v.Header)) {
+		out = append(out, k+": "+v.Header[k])
+	}
+	return out
+}
