@@ -43,7 +43,10 @@ RUN set -e; \
 # BuildKit cache mounts). The list is the service's direct imports from
 # other modules (go list -deps .); one missing here costs build time only.
 RUN go build -mod=readonly -trimpath \
+	github.com/MicahParks/jwkset \
+	github.com/MicahParks/keyfunc/v3 \
 	github.com/go-sql-driver/mysql \
+	github.com/golang-jwt/jwt/v5 \
 	github.com/prometheus/client_golang/prometheus \
 	github.com/prometheus/client_golang/prometheus/collectors \
 	github.com/zeromicro/go-zero/core/conf \
@@ -51,9 +54,11 @@ RUN go build -mod=readonly -trimpath \
 	github.com/zeromicro/go-zero/core/stores/sqlx \
 	github.com/zeromicro/go-zero/rest \
 	github.com/zeromicro/go-zero/rest/httpx \
+	github.com/zeromicro/go-zero/rest/pathvar \
 	github.com/zeromicro/go-zero/rest/router \
 	go.opentelemetry.io/otel/trace \
 	golang.org/x/sync/errgroup \
+	golang.org/x/time/rate \
 	gopkg.in/yaml.v3
 
 # Declared before the sources so that a code change does not redo these

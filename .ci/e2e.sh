@@ -3,12 +3,25 @@
 #
 #   bash .ci/e2e.sh
 #
-# Builds the image from the Dockerfile (with the registry-free builder image
-# of .ci/images), starts a MySQL-compatible database and the service in
-# containers on a private network, and checks the API, the image (size,
-# non-root user, version stamp, HEALTHCHECK) and a graceful stop with a
-# request in flight. One PASS/FAIL line per check; exits non-zero if any
-# failed. Everything it starts is removed on exit, pass or fail.
+# Builds the service image from the Dockerfile and the demo OpenID Provider's
+# image from internal/tools/devissuer/Dockerfile (both with the
+# registry-free builder image of .ci/images), then runs the secured path in
+# containers on a private network: the issuer (network alias "issuer",
+# serving https://issuer:9443 with a self-made CA it writes into a volume),
+# a MySQL-compatible database with the schema, the demo data, the service's
+# least-privilege user (sql/demo-user.sql, sql/grants.sql), and the service
+# reading as that user and trusting the CA (SSL_CERT_DIR). Tokens come from
+# the issuer's token endpoint (client credentials), as a platform's would.
+#
+# Checks: the API with and without tokens (401 + challenge, 200, 404/400
+# JSON, a per-project grant, ETag / If-None-Match -> 304), the audit rows the
+# answers left (and none for the 401s), the database user and its grants,
+# the refusal to start without a (secure) issuer, the image (size, non-root
+# user, version stamp, HEALTHCHECK) and a graceful stop with a request in
+# flight. One PASS/FAIL line per check; exits non-zero if any failed.
+# Everything it starts (containers, network, volume) and the image tags it
+# builds are removed on exit, pass or fail; the layers stay in the engine's
+# build cache, so the next run is a warm build.
 #
 # Needs: docker (engine on this machine: the test reads /proc/<pid>/status of
 # the service's process), curl, git, Go (to build the slow proxy and, through
@@ -19,9 +32,11 @@
 #   E2E_BUILDER_IMAGE  Go builder image    (default projectsvc-golang:1.26, built by .ci/images/golang.sh)
 #   E2E_DB_IMAGE       database image      (default projectsvc-mariadb:10.11, built by .ci/images/mariadb.sh)
 #   E2E_IMAGE          tag of the service image built here (default projectsvc:e2e)
-#   E2E_NO_CACHE=1     build the image without the engine's layer cache (a cold build)
-#   GOPROXY            passed to the image build when set
-#   EXTRA_CA_CERTS     PEM text of CA certificates the image build trusts (see
+#   E2E_ISSUER_IMAGE   tag of the demo issuer's image built here (default projectsvc-devissuer:e2e)
+#   E2E_KEEP_IMAGES=1  keep those two tags after the run (default: removed)
+#   E2E_NO_CACHE=1     build the images without the engine's layer cache (a cold build)
+#   GOPROXY            passed to the image builds when set
+#   EXTRA_CA_CERTS     PEM text of CA certificates the image builds trust (see
 #                      Dockerfile); by default the certificates the host trusts
 #                      and the builder image does not, e.g. a TLS-intercepting
 #                      proxy's. E2E_EXTRA_CA=0 passes none.
@@ -33,16 +48,29 @@ started=$SECONDS
 builder_image=${E2E_BUILDER_IMAGE:-projectsvc-golang:1.26}
 db_image=${E2E_DB_IMAGE:-projectsvc-mariadb:10.11}
 image=${E2E_IMAGE:-projectsvc:e2e}
+issuer_image=${E2E_ISSUER_IMAGE:-projectsvc-devissuer:e2e}
 max_image_bytes=$((25 * 1000 * 1000)) # 25 MB as `docker images` counts
 grace=15                              # docker stop -t, as compose's stop_grace_period
-latency=3s                            # slow database replies for the graceful-stop check
+# Slow database replies for the graceful-stop check. Below 2s on purpose:
+# the audit row's INSERT (one more delayed reply after the reads) must
+# commit within the service's audit write timeout (2s), else the answer
+# is a 503 (fail closed).
+latency=1s
+issuer_url=https://issuer:9443  # the devissuer image's default -issuer
+ca_dir=/run/issuer-ca           # where it writes ca.pem, the service's SSL_CERT_DIR
+db_root_password=e2e-root
+db_user=projectsvc              # sql/demo-user.sql
+db_password=projectsvc-demo
 
 run=projectsvc-e2e-$$-$RANDOM # unique prefix of everything started here
 net=$run
 db=$run-db
+issuer=$run-issuer
+ca_volume=$run-issuer-ca
 api=$run-api
 proxy=$run-slowproxy
 slow_api=$run-api-slow
+refusing=$run-refusing # the service started without a (secure) issuer
 work=$(mktemp -d "${TMPDIR:-/tmp}/projectsvc-e2e.XXXXXX")
 
 log() { printf '[e2e] %s\n' "$*"; }
@@ -52,6 +80,7 @@ die() {
 }
 
 failures=0
+built_images=() # tags this run built, removed on exit
 pass() { printf 'PASS  %s\n' "$*"; }
 fail() {
 	printf 'FAIL  %s\n' "$*"
@@ -69,14 +98,19 @@ cleanup() {
 	trap - EXIT INT TERM
 	if ((rc != 0)); then
 		local c
-		for c in "$api" "$slow_api"; do
+		for c in "$issuer" "$api" "$slow_api"; do
 			docker inspect "$c" >/dev/null 2>&1 || continue
 			log "last lines of $c's log:"
 			docker logs --tail 20 "$c" 2>&1 | sed 's/^/    /' || true
 		done
 	fi
-	docker rm -f "$slow_api" "$proxy" "$api" "$db" >/dev/null 2>&1 || true
+	docker rm -f "$slow_api" "$proxy" "$refusing" "$api" "$issuer" "$db" >/dev/null 2>&1 || true
 	docker network rm "$net" >/dev/null 2>&1 || true
+	docker volume rm "$ca_volume" >/dev/null 2>&1 || true
+	# --no-prune: only the tags go; their layers stay as build cache.
+	if [[ ${E2E_KEEP_IMAGES:-0} != 1 ]] && ((${#built_images[@]} > 0)); then
+		docker rmi --no-prune "${built_images[@]}" >/dev/null 2>&1 || true
+	fi
 	rm -rf "$work"
 	log "total time: $((SECONDS - started))s"
 	exit "$rc"
@@ -131,32 +165,7 @@ extra_ca_certs() {
 	' "$work/builder-ca.pem" "$host"
 }
 
-version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-build_args=(--build-arg "BUILDER_IMAGE=$builder_image" --build-arg "VERSION=$version" --build-arg "COMMIT=$commit")
-[[ -z ${GOPROXY:-} ]] || build_args+=(--build-arg GOPROXY)
-[[ ${E2E_NO_CACHE:-0} != 1 ]] || build_args+=(--no-cache)
-if [[ -z ${EXTRA_CA_CERTS:-} && ${E2E_EXTRA_CA:-1} != 0 ]]; then
-	EXTRA_CA_CERTS=$(extra_ca_certs)
-fi
-if [[ -n ${EXTRA_CA_CERTS:-} ]]; then
-	export EXTRA_CA_CERTS
-	log "the build trusts $(grep -c -- '-----BEGIN CERTIFICATE' <<<"$EXTRA_CA_CERTS") CA certificate(s) the host trusts and $builder_image does not (EXTRA_CA_CERTS)"
-	build_args+=(--build-arg EXTRA_CA_CERTS) # by name: the value comes from the environment
-fi
-
-phase "building $image ($version, commit $commit) with $builder_image"
-if ! docker build "${build_args[@]}" -t "$image" . >"$work/build.log" 2>&1; then
-	tail -n 40 "$work/build.log"
-	die "docker build failed (last lines above)"
-fi
-phase_done
-
-phase "building the slow proxy (internal/tools/slowproxy)"
-CGO_ENABLED=0 go build -trimpath -o "$work/slowproxy" ./internal/tools/slowproxy
-phase_done
-
-# ---------------------------------------------------------------- containers
+# ---------------------------------------------------------------- helpers
 
 # wait_healthy CONTAINER SECONDS: waits for Docker to report the container
 # healthy; fails when it exits or the time is up.
@@ -177,11 +186,18 @@ wait_healthy() {
 	return 1
 }
 
-# host_port CONTAINER: the loopback host port published for 8888.
+# host_port CONTAINER [PORT]: the loopback host port published for PORT (8888).
 host_port() {
 	local addr
-	addr=$(docker port "$1" 8888/tcp | head -n1)
+	addr=$(docker port "$1" "${2:-8888}/tcp" | head -n1)
 	echo "${addr##*:}"
+}
+
+# sql QUERY: runs QUERY as root in the database container (tab-separated
+# rows, no column names).
+sql() {
+	docker exec -e MYSQL_PWD="$db_root_password" "$db" \
+		mariadb -uroot --batch --skip-column-names project -e "$1"
 }
 
 # wait_http URL SECONDS: waits until URL answers 200.
@@ -193,54 +209,288 @@ wait_http() {
 	done
 }
 
+# ---------------------------------------------------------------- database
+
+# Started before the builds: its initialisation overlaps them.
 phase "starting the database ($db_image)"
 docker network create "$net" >/dev/null
 # Files are copied in (docker cp) rather than bind-mounted: this also works
-# when the Docker engine is on another machine.
+# when the Docker engine is on another machine. In name order on the first
+# start: the schema, the data, the service's user and its grants (as in
+# docker-compose.yml). No MYSQL_USER: the service has only its own user.
 docker create --name "$db" --network "$net" \
-	-e MYSQL_ROOT_PASSWORD=e2e-root -e MYSQL_DATABASE=project \
-	-e MYSQL_USER=project -e MYSQL_PASSWORD=project \
+	-e MYSQL_ROOT_PASSWORD="$db_root_password" -e MYSQL_DATABASE=project \
 	--health-cmd 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent' \
 	--health-interval 1s --health-timeout 5s --health-retries 120 --health-start-period 120s \
 	"$db_image" >/dev/null
-docker cp sql/schema.sql "$db:/docker-entrypoint-initdb.d/01-schema.sql"
-docker cp sql/seed.sql "$db:/docker-entrypoint-initdb.d/02-seed.sql"
+# The checks below read the same copies (the grants), not the tree, which
+# may change while the test runs.
+mkdir "$work/sql"
+cp sql/schema.sql "$work/sql/01-schema.sql"
+cp sql/seed.sql "$work/sql/02-seed.sql"
+cp sql/demo-user.sql "$work/sql/03-user.sql"
+cp sql/grants.sql "$work/sql/04-grants.sql"
+for f in "$work"/sql/*.sql; do
+	docker cp "$f" "$db:/docker-entrypoint-initdb.d/${f##*/}"
+done
 docker start "$db" >/dev/null
+phase_done
+
+# ---------------------------------------------------------------- builds
+
+version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Arguments both Dockerfiles take; the service's adds VERSION and COMMIT.
+common_build_args=(--build-arg "BUILDER_IMAGE=$builder_image")
+[[ -z ${GOPROXY:-} ]] || common_build_args+=(--build-arg GOPROXY)
+[[ ${E2E_NO_CACHE:-0} != 1 ]] || common_build_args+=(--no-cache)
+if [[ -z ${EXTRA_CA_CERTS:-} && ${E2E_EXTRA_CA:-1} != 0 ]]; then
+	EXTRA_CA_CERTS=$(extra_ca_certs)
+fi
+if [[ -n ${EXTRA_CA_CERTS:-} ]]; then
+	export EXTRA_CA_CERTS
+	log "the builds trust $(grep -c -- '-----BEGIN CERTIFICATE' <<<"$EXTRA_CA_CERTS") CA certificate(s) the host trusts and $builder_image does not (EXTRA_CA_CERTS)"
+	common_build_args+=(--build-arg EXTRA_CA_CERTS) # by name: the value comes from the environment
+fi
+
+# build TAG LOG DOCKER_BUILD_ARGS...: docker build, its output in LOG.
+build() {
+	local tag=$1 buildlog=$2
+	shift 2
+	built_images+=("$tag")
+	if ! docker build "$@" -t "$tag" . >"$buildlog" 2>&1; then
+		tail -n 40 "$buildlog"
+		die "docker build of $tag failed (last lines above; the whole log: $buildlog, removed on exit)"
+	fi
+}
+
+# The service first: the issuer's Dockerfile has the same module-download
+# steps, so its build reuses that layer.
+phase "building $image ($version, commit $commit) with $builder_image"
+build "$image" "$work/build.log" "${common_build_args[@]}" \
+	--build-arg "VERSION=$version" --build-arg "COMMIT=$commit"
+phase_done
+
+phase "building $issuer_image (internal/tools/devissuer/Dockerfile)"
+build "$issuer_image" "$work/issuer-build.log" "${common_build_args[@]}" \
+	-f internal/tools/devissuer/Dockerfile
+phase_done
+
+phase "building the slow proxy (internal/tools/slowproxy)"
+CGO_ENABLED=0 go build -trimpath -o "$work/slowproxy" ./internal/tools/slowproxy
+phase_done
+
+# ---------------------------------------------------------------- containers
+
+phase "starting the issuer ($issuer_image) as $issuer_url"
+# The volume is empty when the issuer mounts it first, so Docker fills it
+# from the image's $ca_dir, owned by the image's user (65532), who then
+# writes ca.pem into it; the service mounts it read-only.
+docker volume create "$ca_volume" >/dev/null
+docker run -d --name "$issuer" --network "$net" --network-alias issuer \
+	-v "$ca_volume:$ca_dir" -p 127.0.0.1::9443 "$issuer_image" >/dev/null
+wait_healthy "$issuer" 60 || {
+	docker logs --tail 30 "$issuer" 2>&1
+	die "the issuer did not become healthy"
+}
+# A platform trusts the issuer's CA and reaches it by its published port;
+# the certificate names 127.0.0.1 too.
+docker cp "$issuer:$ca_dir/ca.pem" "$work/issuer-ca.pem"
+issuer_base=https://127.0.0.1:$(host_port "$issuer" 9443)
+log "  issuer at $issuer_base (for the test), $issuer_url (on the network)"
+phase_done
+
+phase "waiting for the database"
 wait_healthy "$db" 120 || {
 	docker logs --tail 30 "$db" 2>&1
 	die "the database did not become healthy"
 }
 phase_done
 
-phase "starting the service ($image)"
+# service_env: what every service container here runs with, but the DSN.
+service_env=(-e AUTH_ISSUER="$issuer_url" -e SSL_CERT_DIR="$ca_dir" -v "$ca_volume:$ca_dir:ro")
+
+phase "starting the service ($image) as database user $db_user"
 api_started=$SECONDS
 docker run -d --name "$api" --network "$net" \
-	-e MYSQL_DSN="project:project@tcp($db:3306)/project" \
+	-e MYSQL_DSN="$db_user:$db_password@tcp($db:3306)/project" "${service_env[@]}" \
 	-p 127.0.0.1::8888 "$image" >/dev/null
 base=http://127.0.0.1:$(host_port "$api")
 wait_http "$base/healthz" 20 || die "the service does not answer $base/healthz"
 log "  service at $base"
 phase_done
 
+# ---------------------------------------------------------------- tokens
+
+curl -fsS --max-time 10 --cacert "$work/issuer-ca.pem" -o "$work/discovery.json" \
+	"$issuer_base/.well-known/openid-configuration" || die "no discovery document from $issuer_base"
+token_endpoint=$(jq -r '.token_endpoint // empty' "$work/discovery.json")
+discovery_ok() {
+	jq -e --arg iss "$issuer_url" '.issuer == $iss and .token_endpoint == $iss + "/oauth/token"' "$work/discovery.json" >/dev/null
+}
+check "the issuer's discovery document names issuer $issuer_url and token endpoint ${token_endpoint:-none}" discovery_ok
+
+# token CLIENT SECRET SCOPE: an access token by the client credentials grant
+# (HTTP Basic client authentication), from the token endpoint the discovery
+# document names, reached through the published port.
+token() {
+	curl -fsS --max-time 10 --cacert "$work/issuer-ca.pem" -u "$1:$2" \
+		--data-urlencode grant_type=client_credentials --data-urlencode "scope=$3" \
+		"$issuer_base${token_endpoint#"$issuer_url"}" | jq -r '.access_token // empty'
+}
+demo_token=$(token demo demo-secret project:read:all) || true
+aarhus_token=$(token site-aarhus aarhus-secret project:read) || true
+[[ -n $demo_token && -n $aarhus_token ]] || die "the token endpoint $token_endpoint gave no access token"
+# claims JWT: its payload (base64url, unpadded).
+claims() {
+	local p
+	p=$(cut -d. -f2 <<<"$1" | tr '_-' '/+')
+	while ((${#p} % 4)); do p+='='; done
+	base64 -d <<<"$p" 2>/dev/null || true
+}
+jwt_ok() { jq -e --arg iss "$issuer_url" "$2"' and .iss == $iss and (.aud | index("project-api"))' <<<"$(claims "$1")" >/dev/null 2>&1; }
+check "demo's token (client credentials) is a JWT from $issuer_url for project-api with scope project:read:all" \
+	jwt_ok "$demo_token" '.scope == "project:read:all"'
+check "site-aarhus's token has scope project:read and project_ids [1]" \
+	jwt_ok "$aarhus_token" '.scope == "project:read" and .project_ids == [1]'
+
 # ---------------------------------------------------------------- API
 
-# get PATH: GETs the service; the body goes to $work/body, the status to stdout.
-get() { curl -sS -o "$work/body" -w '%{http_code}' --max-time 10 "$base$1"; }
-# expect PATH STATUS JQ_FILTER: the answer has that status and the body satisfies the filter.
+# Every answer to a token the service accepts must leave an audit row;
+# $work/audit.expected collects them: subject, client, method, project, status.
+: >"$work/audit.expected"
+
+# get AS PATH [CURL_ARGS...]: GETs the service as AS (demo, aarhus or none);
+# the body goes to $work/body, the headers to $work/headers, the status to
+# stdout. An answer to demo or aarhus is added to $work/audit.expected.
+get() {
+	local as=$1 path=$2 tok="" client="" got project=NULL
+	shift 2
+	case $as in
+	demo) tok=$demo_token client=demo ;;
+	aarhus) tok=$aarhus_token client=site-aarhus ;;
+	none) ;;
+	*) die "get: who is $as?" ;;
+	esac
+	# curl writes no file for an empty body (a 304): never read the last one's.
+	rm -f "$work/body" "$work/headers"
+	local args=(-sS -o "$work/body" -D "$work/headers" -w '%{http_code}' --max-time 10)
+	[[ -z $tok ]] || args+=(-H "Authorization: Bearer $tok")
+	got=$(curl "${args[@]}" "$@" "$base$path") || got=error
+	if [[ -n $client && $path =~ ^/project/([0-9]+)($|\?) ]]; then project=${BASH_REMATCH[1]}; fi
+	[[ -z $client || $got == error || $path != /project/* ]] ||
+		printf '%s\t%s\tGET\t%s\t%s\n' "$client" "$client" "$project" "$got" >>"$work/audit.expected"
+	echo "$got"
+}
+# header NAME: the value of header NAME in the last answer ("" if none).
+header() {
+	awk -v name="$1" 'BEGIN { name = tolower(name) } { sub(/\r$/, "") }
+		index(tolower($0), name ":") == 1 { v = substr($0, length(name) + 2); sub(/^[ \t]+/, "", v); print v; exit }' "$work/headers"
+}
+# expect AS PATH STATUS JQ_FILTER: the answer to AS has that status and the
+# body satisfies the filter.
 expect() {
-	local path=$1 want=$2 filter=$3 got
-	got=$(get "$path") || got=error
+	local as=$1 path=$2 want=$3 filter=$4 got
+	got=$(get "$as" "$path")
 	if [[ $got == "$want" ]] && jq -e "$filter" "$work/body" >/dev/null 2>&1; then
-		pass "GET $path -> $got, body: $filter"
+		pass "GET $path as $as -> $got, body: $filter"
 	else
-		fail "GET $path -> $got (want $want), body must satisfy: $filter; body: $(head -c 300 "$work/body" 2>/dev/null)"
+		fail "GET $path as $as -> $got (want $want), body must satisfy: $filter; body: $(head -c 300 "$work/body" 2>/dev/null)"
 	fi
 }
 
-expect /project/1 200 '.project.id == 1 and (.institutions | length) == 4 and (.reports | length) == 4'
-expect /project/999 404 '.code == "not_found" and (.message | type) == "string"'
-expect /project/abc 400 '.code == "invalid_argument"'
-expect /readyz 200 '.status == "ready"'
+# Without a token, or with one the service cannot verify: 401, the RFC 6750
+# challenge, and no audit row (no identity to record).
+got=$(get none /project/1)
+challenge=$(header WWW-Authenticate)
+unauthenticated_ok() {
+	[[ $got == 401 && $challenge == 'Bearer realm="project-api"' ]] &&
+		jq -e '.code == "unauthenticated" and (.message | type) == "string"' "$work/body" >/dev/null 2>&1
+}
+check "GET /project/1 without a token -> $got unauthenticated, WWW-Authenticate: $challenge" unauthenticated_ok
+got=$(get none /project/1 -H 'Authorization: Bearer not.a.token')
+challenge=$(header WWW-Authenticate)
+invalid_token_ok() {
+	[[ $got == 401 && $challenge == 'Bearer realm="project-api", error="invalid_token"'* ]] &&
+		jq -e '.code == "unauthenticated"' "$work/body" >/dev/null 2>&1
+}
+check "GET /project/1 with a bad token -> $got unauthenticated, WWW-Authenticate: $challenge" invalid_token_ok
+
+expect demo /project/1 200 '.project.id == 1 and (.institutions | length) == 4 and (.reports | length) == 4'
+etag=$(header ETag)
+expect demo /project/999 404 '.code == "not_found" and (.message | type) == "string"'
+expect demo /project/abc 400 '.code == "invalid_argument"'
+expect none /readyz 200 '.status == "ready"'
+
+# A per-project grant: site-aarhus may read project 1 only, and project 2
+# must look exactly like a missing project.
+expect aarhus /project/1 200 '.project.id == 1'
+expect aarhus /project/2 404 '.code == "not_found"'
+
+# Conditional GET: the 200 carries a strong ETag; presenting it answers 304.
+check "the 200 carries an ETag (${etag:-none})" test -n "$etag"
+got=$(get demo /project/1 -H "If-None-Match: ${etag:-\"none\"}")
+not_modified_ok() { [[ $got == 304 && ! -s $work/body && $(header ETag) == "$etag" ]]; }
+check "GET /project/1 with If-None-Match: ${etag:-none} -> $got, empty body, same ETag" not_modified_ok
+
+# ---------------------------------------------------------------- audit trail
+
+# The service writes the row before it sends the answer, so every answer
+# above already has its committed row.
+sql "SELECT subject, client_id, method, IFNULL(project_id, 'NULL'), status FROM access_audit ORDER BY id" \
+	>"$work/audit.actual" 2>"$work/audit.err" || true
+audit_ok() { [[ -s $work/audit.expected ]] && cmp -s "$work/audit.expected" "$work/audit.actual"; }
+if audit_ok; then
+	pass "access_audit has one row per answer to a verified caller, in order ($(wc -l <"$work/audit.actual") rows: $(awk -F'\t' '{ printf "%s%s/%s/%s", (NR > 1 ? ", " : ""), $2, $4, $5 }' "$work/audit.actual")), none for the two 401s"
+else
+	fail "access_audit rows (subject client method project status) differ from the answers: $(diff "$work/audit.expected" "$work/audit.actual" | tr '\n' ' ' | head -c 600) $(head -c 200 "$work/audit.err")"
+fi
+
+# ---------------------------------------------------------------- database user
+
+api_ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \"$net\"}}{{.IPAddress}}{{end}}" "$api")
+db_users=$(sql "SELECT DISTINCT user FROM information_schema.processlist WHERE host LIKE '$api_ip:%'" 2>&1 | tr '\n' ' ' || true)
+check "the service's connections to the database (from $api_ip) are all user $db_user (got: ${db_users:-none})" \
+	test "$db_users" = "$db_user "
+
+# sql/grants.sql's privileges, one "PRIVILEGE db.table" a line, against what
+# the server has granted the user at every level.
+grantee="'$db_user'@'%'"
+awk -v user="$db_user" '
+	toupper($1) == "GRANT" && index($0, "TO '\''" user "'\''@'\''%'\''") {
+		line = $0; sub(/^GRANT[ \t]+/, "", line)
+		privs = line; sub(/[ \t]+ON[ \t].*/, "", privs)
+		obj = line; sub(/^.*[ \t]ON[ \t]+/, "", obj); sub(/[ \t]+TO[ \t].*/, "", obj); gsub(/`/, "", obj)
+		n = split(privs, p, /[ \t]*,[ \t]*/)
+		for (i = 1; i <= n; i++) print toupper(p[i]) " " obj
+	}' "$work/sql/04-grants.sql" | sort >"$work/grants.expected"
+sql "SELECT CONCAT(PRIVILEGE_TYPE, ' ', TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = \"$grantee\"
+	UNION ALL SELECT CONCAT(PRIVILEGE_TYPE, ' ', TABLE_SCHEMA, '.', TABLE_NAME, '(', COLUMN_NAME, ')') FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = \"$grantee\"
+	UNION ALL SELECT CONCAT(PRIVILEGE_TYPE, ' ', TABLE_SCHEMA, '.*') FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"$grantee\"
+	UNION ALL SELECT CONCAT(PRIVILEGE_TYPE, ' *.*') FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = \"$grantee\" AND PRIVILEGE_TYPE <> 'USAGE'" 2>&1 |
+	sort >"$work/grants.actual" || true
+grants_ok() { [[ -s $work/grants.expected ]] && cmp -s "$work/grants.expected" "$work/grants.actual"; }
+check "$db_user has exactly sql/grants.sql's privileges: $(paste -sd, "$work/grants.actual")" grants_ok
+
+# ---------------------------------------------------------------- refusing to start
+
+# refuses WHAT ENV...: the image, with the database DSN and ENV, must exit
+# non-zero at start with a message naming Auth.Issuer.
+refuses() {
+	local what=$1 rc=0 out
+	shift
+	out=$(timeout 30 docker run --rm --name "$refusing" --network "$net" \
+		-e MYSQL_DSN="$db_user:$db_password@tcp($db:3306)/project" "$@" "$image" 2>&1) || rc=$?
+	docker rm -f "$refusing" >/dev/null 2>&1 || true # if the time ran out
+	out=$(tail -n1 <<<"$out" | head -c 250)
+	if ((rc != 0 && rc != 124)) && grep -q 'Auth.Issuer' <<<"$out"; then
+		pass "$what the service refuses to start (exit $rc): $out"
+	else
+		fail "$what the service must refuse to start naming Auth.Issuer (exit $rc): $out"
+	fi
+}
+refuses "without AUTH_ISSUER"
+refuses "with an http:// issuer off loopback (http://issuer:9443)" -e AUTH_ISSUER=http://issuer:9443
 
 # ---------------------------------------------------------------- image
 
@@ -285,9 +535,11 @@ fi
 # for about $latency. The service is stopped (SIGTERM) half a second into the
 # request; it must answer that request, then drain, close the pool and exit 0.
 #
-# Its config is the image's with two changes, because the request is slow on
-# purpose: Timeout 10000 (the default 3000 ms would turn the $latency reads
-# into a 504), and Shutdown.WaitTime 12s (go-zero force-quits after WaitTime,
+# The request is slow twice: its three reads run at once ($latency), then its
+# audit row's INSERT ($latency again; it must commit within the audit write
+# timeout, 2s). Its config is the image's with two changes: Timeout 10000
+# (room for a slow CI machine on top of the delayed replies), and
+# Shutdown.WaitTime 12s (go-zero force-quits after WaitTime,
 # default 5.5s; 12s leaves room for a slow CI machine yet comes before
 # `docker stop -t $grace` would SIGKILL it). WrapUpTime stays 1s, the default.
 
@@ -304,7 +556,7 @@ grep -q '^Shutdown:' etc/project-api.yaml && die "etc/project-api.yaml has a Shu
 } >"$work/e2e-project-api.yaml"
 chmod 0644 "$work/e2e-project-api.yaml"
 docker create --name "$slow_api" --network "$net" \
-	-e MYSQL_DSN="project:project@tcp($proxy:3306)/project" \
+	-e MYSQL_DSN="$db_user:$db_password@tcp($proxy:3306)/project" "${service_env[@]}" \
 	-p 127.0.0.1::8888 "$image" -f /etc/e2e-project-api.yaml >/dev/null
 docker cp "$work/e2e-project-api.yaml" "$slow_api:/etc/e2e-project-api.yaml"
 docker start "$slow_api" >/dev/null
@@ -312,9 +564,11 @@ slow_base=http://127.0.0.1:$(host_port "$slow_api")
 wait_http "$slow_base/healthz" 20 || die "the second service does not answer $slow_base/healthz"
 
 # Warm the pool at full speed (a new MySQL connection costs several round
-# trips, each of which would be delayed), then slow the database down.
+# trips, each of which would be delayed) and the service's key set (the
+# first token makes it fetch the issuer's keys), then slow the database down.
+auth=(-H "Authorization: Bearer $demo_token")
 for _ in 1 2 3 4; do
-	curl -fsS -o /dev/null --max-time 10 "$slow_base/project/1" &
+	curl -fsS -o /dev/null --max-time 10 "${auth[@]}" "$slow_base/project/1" &
 done
 wait
 docker kill --signal USR1 "$proxy" >/dev/null
@@ -323,7 +577,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-curl -sS -A e2e-inflight -o "$work/inflight.body" -w '%{http_code} %{time_total}' --max-time 30 \
+curl -sS -A e2e-inflight "${auth[@]}" -o "$work/inflight.body" -w '%{http_code} %{time_total}' --max-time 30 \
 	"$slow_base/project/1" >"$work/inflight.out" 2>&1 &
 curl_pid=$!
 sleep 0.5

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -101,7 +102,7 @@ func Serve(o Options, clients ...Client) (*Issuer, error) {
 		scheme = "https://"
 		ln = tls.NewListener(ln, o.TLS)
 	}
-	iss := &Issuer{URL: o.URL, local: scheme + ln.Addr().String(), ln: ln,
+	iss := &Issuer{URL: o.URL, local: scheme + reachable(ln.Addr().(*net.TCPAddr)), ln: ln,
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: o.RootCAs}}}}
 	if iss.URL == "" {
 		iss.URL = iss.local
@@ -120,6 +121,16 @@ func Serve(o Options, clients ...Client) (*Issuer, error) {
 	iss.srv = &http.Server{Handler: provider, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = iss.srv.Serve(ln) }()
 	return iss, nil
+}
+
+// reachable is how this process reaches a listener: its address, or
+// 127.0.0.1 for one on every address (":9443" listens on "[::]:9443", a
+// name no certificate carries).
+func reachable(a *net.TCPAddr) string {
+	if a.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+	}
+	return a.String()
 }
 
 // Start is New for a test: the issuer stops when t ends.
