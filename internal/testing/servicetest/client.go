@@ -2,6 +2,7 @@ package servicetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -46,12 +47,12 @@ func Do(t testing.TB, method, url string, header http.Header) Response {
 
 // Leaks are texts that must never reach a client: SQL, driver, Go runtime
 // and parser vocabulary.
-var Leaks = []string{"strconv", "sql", "SQL", "mysql", "dial tcp", "Error 1", "goroutine", "panic", ".go:", "runtime error"}
+var Leaks = []string{"strconv", "sql", "SQL", "mysql", "dial tcp", "Error 1", "goroutine", "panic", ".go:", "runtime error", "breaker"}
 
-// ErrorBody decodes an error body strictly — exactly {code, message}, a
-// non-empty message — and fails t if it carries any of Leaks.
-func ErrorBody(t testing.TB, body string) (code, message string) {
-	t.Helper()
+// DecodeErrorBody decodes an error body strictly — exactly {code,
+// message}, a non-empty message, none of Leaks — and says what is wrong
+// with it (for callers that cannot fail a test from where they run).
+func DecodeErrorBody(body string) (code, message string, err error) {
 	var e struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -59,14 +60,24 @@ func ErrorBody(t testing.TB, body string) (code, message string) {
 	dec := json.NewDecoder(strings.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil || e.Message == "" {
-		t.Fatalf("error body %q is not {code, message}: %v", body, err)
+		return "", "", fmt.Errorf("error body %q is not {code, message}: %v", body, err)
 	}
 	for _, leak := range Leaks {
 		if strings.Contains(body, leak) {
-			t.Errorf("error body %q leaks %q", body, leak)
+			return e.Code, e.Message, fmt.Errorf("error body %q leaks %q", body, leak)
 		}
 	}
-	return e.Code, e.Message
+	return e.Code, e.Message, nil
+}
+
+// ErrorBody is DecodeErrorBody failing t.
+func ErrorBody(t testing.TB, body string) (code, message string) {
+	t.Helper()
+	code, message, err := DecodeErrorBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, message
 }
 
 // ErrorCode is the code of a strict, leak-free error body.
