@@ -1,0 +1,4 @@
+-- Intentionally empty. docker-compose.replicas.yml mounts it over the
+-- primary's /docker-entrypoint-initdb.d scripts of docker-compose.yml, so
+-- that the primary starts empty like its replicas: the data is loaded by
+-- setup.sh once replication is set up, and reaches the replicas through it.
