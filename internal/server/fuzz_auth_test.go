@@ -8,10 +8,8 @@ import (
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/zeromicro/go-zero/rest"
 
 	"github.com/clinicaldata/projectsvc/internal/auth"
-	"github.com/clinicaldata/projectsvc/internal/server"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
@@ -62,20 +60,13 @@ func FuzzAuthorization(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = s.Close() })
-	srv, err := server.New(s)
-	if err != nil {
-		f.Fatal(err)
-	}
-	sl, err := rest.NewServerless(srv.Server)
-	if err != nil {
-		f.Fatal(err)
-	}
+	serve := servicetest.Handler(f, s)
 
 	f.Fuzz(func(t *testing.T, authorization string) {
 		req := httptest.NewRequest(http.MethodGet, "/project/2", nil)
 		req.Header["Authorization"] = []string{authorization}
 		rec := httptest.NewRecorder()
-		sl.Serve(rec, req)
+		serve(rec, req)
 		_ = audit.take()
 
 		scheme, token, _ := strings.Cut(authorization, " ")

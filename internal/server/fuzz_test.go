@@ -21,10 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zeromicro/go-zero/rest"
-
 	projectlogic "github.com/clinicaldata/projectsvc/internal/logic/project"
-	"github.com/clinicaldata/projectsvc/internal/server"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
@@ -152,15 +149,7 @@ func fuzzHandler(tb testing.TB) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := server.New(s)
-	if err != nil {
-		tb.Fatalf("server.New: %v", err)
-	}
-	sl, err := rest.NewServerless(srv.Server)
-	if err != nil {
-		tb.Fatalf("serverless: %v", err)
-	}
-	return http.HandlerFunc(sl.Serve)
+	return servicetest.Handler(tb, s)
 }
 
 // okConnector is a database whose ping succeeds and that runs no SQL.

@@ -138,6 +138,15 @@ func Start(t testing.TB, c config.Config, opts ...svc.Option) *Service {
 // Serve serves s with server.New on a loopback port until t ends.
 func Serve(t testing.TB, s *svc.ServiceContext) *httptest.Server {
 	t.Helper()
+	ts := httptest.NewServer(Handler(t, s))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// Handler is the service's whole HTTP stack over s (server.New, go-zero's
+// router and middlewares), to call in-process (fuzzers, benchmarks).
+func Handler(t testing.TB, s *svc.ServiceContext) http.HandlerFunc {
+	t.Helper()
 	srv, err := server.New(s)
 	if err != nil {
 		t.Fatalf("servicetest: server.New: %v", err)
@@ -146,7 +155,5 @@ func Serve(t testing.TB, s *svc.ServiceContext) *httptest.Server {
 	if err != nil {
 		t.Fatalf("servicetest: serverless: %v", err)
 	}
-	ts := httptest.NewServer(http.HandlerFunc(sl.Serve))
-	t.Cleanup(ts.Close)
-	return ts
+	return sl.Serve
 }
