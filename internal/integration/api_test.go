@@ -71,7 +71,7 @@ func ids(list any) []float64 {
 
 func TestAPI(t *testing.T) {
 	t.Parallel()
-	svc := servicetest.Start(t, servicetest.Config(t, dbtest.NewDatabase(t, "sql/seed.sql")))
+	svc := servicetest.Start(t, servicetest.Config(t, dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))))
 	for _, tc := range []struct {
 		name   string
 		path   string

@@ -48,7 +48,7 @@ func TestFanOut_ReadsOverlapOverTheNetwork(t *testing.T) {
 	t.Parallel()
 	const L = 150 * time.Millisecond
 	p := proxied(t)
-	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql"))))
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql")))))
 	warm(t, s, 4)
 	if err := p.Latency(L); err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestDeadline_504AndNoConnectionHeld(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
 	p := proxied(t)
-	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	if err := p.Latency(10 * timeout); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestDisconnect_CancelsQueries(t *testing.T) {
 	t.Parallel()
 	const slow = 5 * time.Second
 	p := proxied(t)
-	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(2*slow)))
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), servicetest.Timeout(2*slow)))
 	warm(t, s, 3)
 	if err := p.Latency(slow); err != nil {
 		t.Fatal(err)

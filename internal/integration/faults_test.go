@@ -49,7 +49,7 @@ func timedGet(t *testing.T, url string) (servicetest.Response, time.Duration) {
 func TestFault_DatabaseDownThenBack(t *testing.T) {
 	const timeout = time.Second
 	p := proxied(t)
-	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	baseline := runtime.NumGoroutine()
 
@@ -86,7 +86,7 @@ func TestFault_DatabaseDownThenBack(t *testing.T) {
 func TestFault_BlackholeOpensTheBreaker(t *testing.T) {
 	const timeout = 250 * time.Millisecond
 	p := proxied(t)
-	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	baseline := runtime.NumGoroutine()
 
@@ -138,7 +138,7 @@ func TestFault_BlackholeOpensTheBreaker(t *testing.T) {
 func TestFault_ConnectionResetMidQuery(t *testing.T) {
 	const timeout = time.Second
 	p := proxied(t)
-	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
+	s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), servicetest.Timeout(timeout)))
 	warm(t, s, 3)
 	baseline := runtime.NumGoroutine()
 	if err := p.AddToxic("reset", "reset_peer", "downstream", map[string]any{"timeout": 0}); err != nil {
@@ -187,7 +187,7 @@ func TestFault_SlowLinks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := proxied(t)
-			s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), servicetest.Timeout(timeout)))
+			s := servicetest.Start(t, servicetest.Config(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), servicetest.Timeout(timeout)))
 			warm(t, s, 3)
 			baseline := runtime.NumGoroutine()
 			if err := p.AddToxic("slow", tc.typ, "downstream", tc.attributes); err != nil {

@@ -145,7 +145,7 @@ func TestProcess_SIGTERMDrainsInFlightThenClosesPool(t *testing.T) {
 	t.Parallel()
 	const readLatency = 1500 * time.Millisecond
 	p := proxied(t)
-	proc := startProcess(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")),
+	proc := startProcess(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))),
 		"Timeout: 10000\nShutdown:\n  WrapUpTime: 500ms\n  WaitTime: 15s\n")
 	if res := servicetest.Get(t, proc.URL+"/project/1"); res.Status != http.StatusOK {
 		t.Fatalf("warm-up: %d %s", res.Status, res.Body)
@@ -258,7 +258,7 @@ func TestProcess_NoSecretsOrArgumentsInLogs(t *testing.T) {
 // the pool's DBStats and the fan-out's read histogram, and they move under load.
 func TestProcess_MetricsExposePoolGaugesThatMove(t *testing.T) {
 	t.Parallel()
-	proc := startProcess(t, dbtest.NewDatabase(t, "sql/seed.sql"), "")
+	proc := startProcess(t, dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql")), "")
 	metric := func(name string) float64 {
 		res := servicetest.Get(t, proc.DevURL+"/metrics")
 		for _, line := range strings.Split(res.Body, "\n") {
@@ -304,7 +304,7 @@ func TestProcess_MetricsExposePoolGaugesThatMove(t *testing.T) {
 func TestProcess_ReadinessFollowsTheDatabase(t *testing.T) {
 	t.Parallel()
 	p := proxied(t)
-	proc := startProcess(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")), "")
+	proc := startProcess(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), "")
 	status := func(path string) int { return servicetest.Get(t, proc.URL+path).Status }
 	if s := status("/readyz"); s != http.StatusOK {
 		t.Fatalf("readyz with the database up: %d", s)
@@ -373,7 +373,7 @@ func TestProcess_BadConfigFailsWithOneLine(t *testing.T) {
 func TestProcess_SIGTERMUnderLoad(t *testing.T) {
 	t.Parallel()
 	p := proxied(t)
-	proc := startProcess(t, p.DSN(dbtest.NewDatabase(t, "sql/seed.sql")),
+	proc := startProcess(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))),
 		"Timeout: 5000\nShutdown:\n  WrapUpTime: 300ms\n  WaitTime: 10s\n")
 	if err := p.Latency(50 * time.Millisecond); err != nil { // requests overlap the signal
 		t.Fatal(err)

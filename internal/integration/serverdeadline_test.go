@@ -63,6 +63,7 @@ func runningStatements(t *testing.T, admin *sql.DB, dbName string) int {
 // fails if the feature stops working.
 func TestServerSideDeadline_StatementStopsAtTheDeadline(t *testing.T) {
 	dsn := dbtest.NewDatabase(t)
+	serviceDSN := dbtest.ServiceUser(t, dsn)
 	admin := dbtest.Open(t, dsn)
 	loadBigTrial(t, admin)
 	cfg, err := mysql.ParseDSN(dsn)
@@ -91,7 +92,7 @@ func TestServerSideDeadline_StatementStopsAtTheDeadline(t *testing.T) {
 	// lingering runs one request and reports how long its statement stayed
 	// on the server after the request's deadline.
 	lingering := func(serverSide bool) time.Duration {
-		s := servicetest.Start(t, servicetest.Config(t, dsn, servicetest.Timeout(timeout), fmt.Sprintf("Mysql: {ServerSideDeadline: %v}", serverSide)))
+		s := servicetest.Start(t, servicetest.Config(t, serviceDSN, servicetest.Timeout(timeout), fmt.Sprintf("Mysql: {ServerSideDeadline: %v}", serverSide)))
 		res := servicetest.Get(t, s.URL+"/project/1?reports=1")
 		deadline := time.Now()
 		if res.Status != http.StatusGatewayTimeout {

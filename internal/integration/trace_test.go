@@ -16,7 +16,7 @@ import (
 // itself; the span must stay).
 func TestTracing_EveryReadHasItsSQLSpan(t *testing.T) {
 	exporter := servicetest.RecordSpans(t)
-	s := servicetest.Start(t, servicetest.Config(t, dbtest.NewDatabase(t, "sql/seed.sql"), "Coalesce: false"))
+	s := servicetest.Start(t, servicetest.Config(t, dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql")), "Coalesce: false"))
 	if res := servicetest.Get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
 		t.Fatalf("status %d", res.Status)
 	}
