@@ -26,6 +26,33 @@ const SheddingOff = "CpuThreshold: 0"
 // CoalesceOff is the override that makes every request load its own record.
 const CoalesceOff = "Coalesce: false"
 
+// WithAuth is v with authentication and the audit trail on (the
+// shipped Auth settings, tokens of issuer) and token sent as the bearer
+// token of every request of the arm.
+func WithAuth(v Variant, issuer, token string) Variant {
+	v.Overrides = append(slices.Clone(v.Overrides), Override(map[string]any{"Auth": map[string]any{"Disabled": false, "Issuer": issuer}}))
+	v.Header = maps.Clone(v.Header)
+	if v.Header == nil {
+		v.Header = map[string]string{}
+	}
+	v.Header["Authorization"] = "Bearer " + token
+	return v
+}
+
+// ReplicasOverride is the override that sends the reads to replicas (DSNs).
+func ReplicasOverride(replicas []string) string {
+	return Override(map[string]any{"Mysql": map[string]any{"Replicas": replicas}})
+}
+
+// Override is a YAML override of the keys in m.
+func Override(m map[string]any) string {
+	b, err := yaml.Marshal(m)
+	if err != nil {
+		panic(err) // maps of strings, numbers and lists always marshal
+	}
+	return string(b)
+}
+
 // Variant is one configuration of the service a scenario runs: YAML
 // overrides merged over the shipped configuration (see Layers), and what a
 // configuration cannot say.

@@ -38,3 +38,17 @@ func TestVariantOverridesMergeOverShipped(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }
+
+// The authentication and replica overrides set what they name, DSNs with
+// YAML's special characters included.
+func TestAuthAndReplicaOverrides(t *testing.T) {
+	replicas := []string{"u:p@tcp(127.0.0.1:2)/db?time_zone=%27%2B00%3A00%27", "u:p#x@tcp(127.0.0.1:3)/db"}
+	v := WithAuth(Variant{Overrides: []string{ReplicasOverride(replicas)}}, "http://127.0.0.1:9", "tok")
+	c := variantConfig(t, v)
+	if c.Auth.Disabled || c.Auth.Issuer != "http://127.0.0.1:9" || v.Header["Authorization"] != "Bearer tok" {
+		t.Errorf("auth: disabled %v, issuer %q, header %q", c.Auth.Disabled, c.Auth.Issuer, v.Header)
+	}
+	if !reflect.DeepEqual(c.Mysql.Replicas, replicas) {
+		t.Errorf("replicas %q, want %q", c.Mysql.Replicas, replicas)
+	}
+}

@@ -6,6 +6,8 @@
 // service (serial.go), the plain net/http endpoint (Plain); the loads — wrk
 // driving project.lua (Wrk) and a Go client (Client); the data sets
 // (LargeRecords, SmallRecords) and fakes shaped like them for
-// BenchmarkGetProject. tools.sh installs wrk and gnuplot. Results:
+// BenchmarkGetProject; what a run costs (ProcessCPU, ContainerCPU,
+// ProxyCPU); TB, a testing.TB for the harnesses that take one
+// (replicatest). tools.sh installs wrk and gnuplot. Results:
 // docs/PERFORMANCE.md and docs/performance.png.
 package bench

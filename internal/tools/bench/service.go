@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/zeromicro/go-zero/rest"
@@ -38,6 +39,8 @@ type Service struct {
 	Svc     *svc.ServiceContext
 	Variant Variant
 	srv     *http.Server
+
+	answered, inFlight atomic.Int64
 }
 
 // StartService builds variant v over the database dsn as project.go builds
@@ -67,6 +70,8 @@ func StartService(dsn string, v Variant) (*Service, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	out := &Service{Svc: s, Variant: v}
+	srv.Use(out.count)
 	if v.Serial {
 		srv.Use(withRequestLock)
 	}
@@ -75,12 +80,37 @@ func StartService(dsn string, v Variant) (*Service, error) {
 		_ = s.Close()
 		return nil, err
 	}
-	url, hs, err := serve(http.HandlerFunc(sl.Serve), time.Duration(c.Timeout)*time.Millisecond)
-	if err != nil {
+	if out.URL, out.srv, err = serve(http.HandlerFunc(sl.Serve), time.Duration(c.Timeout)*time.Millisecond); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
-	return &Service{URL: url, Svc: s, Variant: v, srv: hs}, nil
+	return out, nil
+}
+
+// count counts the requests whose handler (route middlewares included:
+// Audit, Auth) has run. It runs inside the service's deadline middleware,
+// which answers 499 or 504 without waiting for a handler still running:
+// such a handler still finishes (and writes its audit row) before it is
+// counted.
+func (s *Service) count(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		next(w, r)
+		s.answered.Add(1)
+	}
+}
+
+// Answered is how many requests the service's handler has run for so far.
+func (s *Service) Answered() int64 { return s.answered.Load() }
+
+// Settle waits (up to 10 s) until no handler runs: those of the requests
+// a load generator gave up on when it stopped have finished (and written
+// their audit rows) by then.
+func (s *Service) Settle() {
+	for deadline := time.Now().Add(10 * time.Second); s.inFlight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // serve serves h on a free loopback port with the read and write timeouts

@@ -27,6 +27,8 @@ type Result struct {
 	// memory in bytes during the run, where measured (a service process).
 	CPU     time.Duration
 	PeakRSS int64
+	// LoadCPU is the CPU time of the load generator (wrk) during the run.
+	LoadCPU time.Duration
 	// WaitCount and WaitDuration are the pool's sql.DBStats deltas over the run.
 	WaitCount    int64
 	WaitDuration time.Duration

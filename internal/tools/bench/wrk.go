@@ -70,7 +70,11 @@ func (w Wrk) args(script, url string, conns int, d time.Duration, l Load) []stri
 func (w Wrk) Command(conns int, d time.Duration, l Load) string {
 	a := w.args(w.ScriptShown, "http://127.0.0.1:$PORT", conns, d, l)
 	for i := range a {
-		if strings.ContainsAny(a[i], " $") && !strings.HasPrefix(a[i], "http") {
+		switch {
+		case strings.HasPrefix(a[i], "http"):
+		case strings.Contains(a[i], "$"): // a shell variable, e.g. $TOKEN
+			a[i] = `"` + a[i] + `"`
+		case strings.Contains(a[i], " "):
 			a[i] = "'" + a[i] + "'"
 		}
 	}
@@ -121,6 +125,7 @@ func (w Wrk) Run(ctx context.Context, url string, conns int, d time.Duration, l 
 		Errors:   j.Status + j.Connect + j.Read + j.Write + j.Timeout,
 		Duration: us(j.DurationUS),
 		P50:      us(j.P50), P90: us(j.P90), P99: us(j.P99), Max: us(j.Max),
+		LoadCPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
 	}
 	if j.DurationUS > 0 {
 		r.RPS = float64(r.Requests) / (float64(j.DurationUS) / 1e6)

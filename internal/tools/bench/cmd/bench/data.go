@@ -44,7 +44,7 @@ func (e *env) startDatabase(large, small bool) (stop func(), err error) {
 	}
 	if err == nil {
 		err = e.admin(func(db *sql.DB) error {
-			return db.QueryRowContext(e.ctx, "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema LIKE 'dbtest\\_%'").
+			return db.QueryRowContext(e.ctx, "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema LIKE 'dbtest\\_%'").
 				Scan(&e.rep.Machine.DataBytes)
 		})
 	}
@@ -114,15 +114,20 @@ func (e *env) admin(f func(*sql.DB) error) error {
 // working set in the buffer pool.
 func (e *env) warm(d database) error {
 	t0 := time.Now()
-	s, err := bench.StartService(d.dsn, bench.Variant{Name: "warm-up"})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := e.bare(s, d).ReadAll(e.ctx, 16); err != nil {
+	if err := e.readAll(d); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	e.rep.WarmupRequests += int64(d.spec.Projects)
 	logf("warm-up: all %d projects read once in %s", d.spec.Projects, time.Since(t0).Round(100*time.Millisecond))
 	return nil
+}
+
+// readAll reads every project of d once through a service of its own.
+func (e *env) readAll(d database) error {
+	s, err := bench.StartService(d.dsn, bench.Variant{Name: "warm-up"})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return e.bare(s, d).ReadAll(e.ctx, 16)
 }

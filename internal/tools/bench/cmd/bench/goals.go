@@ -29,6 +29,14 @@ func met(value, limit float64, lowerIsBetter bool, unit string) string {
 	return fmt.Sprintf("**missed** by %.2f%s (%.0f%%)", math.Abs(value-limit), unit, margin)
 }
 
+// metAnd is verdict, missed unless ok too (what names what failed).
+func metAnd(verdict string, ok bool, what string) string {
+	if ok {
+		return verdict
+	}
+	return "**missed**: " + what + "; otherwise " + verdict
+}
+
 func metIf(ok bool) string {
 	if ok {
 		return "**met**"
@@ -117,7 +125,8 @@ func (r *Report) Targets() []Verdict {
 	return vs
 }
 
-// Goals are issue 11's (cost per request), numbered as in the issue.
+// Goals are issue 11's (cost per request), numbered as in the issue, and
+// the access control's cost (authCost).
 func (r *Report) Goals() []Verdict {
 	var vs []Verdict
 	if s := r.SmallRecords; s != nil {
@@ -167,6 +176,16 @@ func (r *Report) Goals() []Verdict {
 		peak := float64(c.Arms[0].PeakRSS) / (1 << 20)
 		vs = append(vs, Verdict{fmt.Sprintf("5 · ceiling: peak RSS of the service, saturated (%d clients)", c.Clients), "≤ 64 MiB",
 			fmt.Sprintf("%.0f MiB (idle %.0f MiB)", peak, float64(c.IdleRSS)/(1<<20)), met(peak, 64, true, " MiB")})
+	}
+	if a := r.AuthCost; a != nil {
+		ratio := a.On.RPS / a.Off.RPS
+		vs = append(vs, Verdict{fmt.Sprintf("access control a · authCost: throughput, authentication + audit on vs off, %d clients, small records", a.Clients),
+			"≥ 0.8 × with both off, 0 errors",
+			fmt.Sprintf("%.2f × (%.0f vs %.0f req/s); errors %s on, %s off", ratio, a.On.RPS, a.Off.RPS, fmtInt(a.On.Errors), fmtInt(a.Off.Errors)),
+			metAnd(met(ratio, 0.8, false, " ×"), a.On.Errors == 0 && a.Off.Errors == 0, "errors")})
+		added := a.LowOn.P50 - a.LowOff.P50
+		vs = append(vs, Verdict{"access control b · authCost: added p50 at low load (1 client)", "on − off ≤ 1 ms",
+			fmt.Sprintf("%+.2f ms (%s vs %s)", msf(added), fmtMs(a.LowOn.P50), fmtMs(a.LowOff.P50)), met(msf(added), 1, true, " ms")})
 	}
 	return vs
 }

@@ -76,32 +76,35 @@ func firstField(path, key string) string {
 
 // cpuBusy is the share of the machine's CPU time not idle over d (/proc/stat).
 func cpuBusy(d time.Duration) float64 {
-	read := func() (busy, total float64) {
-		b, err := os.ReadFile("/proc/stat")
-		if err != nil {
-			return 0, 0
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		f := strings.Fields(line)
-		for i, v := range f[1:] {
-			n, _ := strconv.ParseFloat(v, 64)
-			if i >= 8 { // guest time is already in user
-				break
-			}
-			total += n
-			if i != 3 && i != 4 { // idle, iowait
-				busy += n
-			}
-		}
-		return busy, total
-	}
-	b0, t0 := read()
+	b0, t0 := cpuTimes()
 	time.Sleep(d)
-	b1, t1 := read()
+	b1, t1 := cpuTimes()
 	if t1 == t0 {
 		return 0
 	}
 	return (b1 - b0) / (t1 - t0)
+}
+
+// cpuTimes are the machine's busy and total CPU time so far, in clock
+// ticks (/proc/stat; 0 where there is none).
+func cpuTimes() (busy, total float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseFloat(v, 64)
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
 }
 
 func loadavg() string {

@@ -2,8 +2,10 @@
 // (internal/testing/dbtest), loads two generated data sets into it
 // (internal/testing/dataset), runs the service in the variants the
 // scenarios compare — in-process on loopback ports, or as a process of its
-// own in a CPU-limited cgroup — next to its baselines (a bare Go client, a
-// serial service, a plain net/http one), drives them with wrk or a Go
+// own in a CPU-limited cgroup, with authentication on (an in-process
+// OpenID Provider), over a replicated cluster of its own
+// (internal/testing/replicatest) — next to its baselines (a bare Go
+// client, a serial service, a plain net/http one), drives them with wrk or a Go
 // client, and writes docs/PERFORMANCE.md and docs/performance.png. Raw
 // results, CPU profiles and the service's logs go to .cache/bench/.
 //
@@ -35,6 +37,7 @@ import (
 
 	"github.com/zeromicro/go-zero/core/logx"
 
+	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 	"github.com/clinicaldata/projectsvc/internal/tools/bench"
 )
@@ -54,7 +57,9 @@ var scenarios = []scenario{
 	{"hotProject", "one hot project, coalescing on vs off", true, false, (*env).hotProject},
 	{"costPerRequest", "BenchmarkGetProject: CPU and allocations per request over fakes", false, false, (*env).costPerRequest},
 	{"smallRecords", "small records: the service as shipped and without shedding vs the plain baseline", false, true, (*env).smallRecords},
+	{"authCost", "authentication and the audit trail on vs off, saturated and at 1 client", false, true, (*env).authCost},
 	{"cpuLimited", "overload of a CPU-limited service process, shedding as shipped vs off", false, true, (*env).cpuLimited},
+	{"replicas", "reads from 0, 1 and 2 replicas of a primary, all on this machine", false, false, (*env).replicas},
 }
 
 func scenarioNames() string {
@@ -131,7 +136,7 @@ func run() error {
 	// The service's configuration as shipped; the environment must not
 	// change what is measured.
 	for _, k := range []string{"MYSQL_DSN", "MYSQL_MAX_OPEN_CONNS", "MYSQL_MAX_IDLE_CONNS", "MYSQL_CONN_MAX_LIFETIME", "MYSQL_CONN_MAX_IDLE_TIME",
-		"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL"} {
+		"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", config.ReplicasEnv} {
 		os.Unsetenv(k)
 	}
 	base, err := bench.BaseConfig()

@@ -149,6 +149,9 @@ var profileAreas = []profileArea{
 	{"our per-read metrics (logic.observeRead)", ownLogic[3:]},
 	{"go-zero's error and alert log lines (three per request its shedder refuses)", []string{"github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Error", "github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Alert"}},
 	{"go-zero's shedder deciding (load.adaptiveShedder.Allow)", []string{"github.com/zeromicro/go-zero/core/load.(*adaptiveShedder).Allow"}},
+	{"token verification (auth.Verifier.Verify: the token cache, or the signature and claims)", []string{module + "internal/auth.(*Verifier).Verify"}},
+	{"the audit row: building it, handing it over and waiting (middleware.auditRow, AuditTrail.Record)", []string{module + "internal/middleware.auditRow", module + "internal/middleware.(*AuditTrail).Record"}},
+	{"the audit trail's writers: the group-commit INSERT (middleware.AuditTrail.write)", []string{module + "internal/middleware.(*AuditTrail).write"}},
 	{"goroutine stack growth (runtime.newstack)", []string{"runtime.newstack"}},
 	{"garbage collection (background mark workers)", []string{"runtime.gcBgMarkWorker"}},
 }

@@ -19,20 +19,22 @@ import (
 var reportTemplate string
 
 var reportPage = template.Must(template.New("report.md.tmpl").Funcs(template.FuncMap{
-	"ms":      fmtMs,
-	"frac":    frac,
-	"errNote": errNote,
-	"orNone":  orNone,
-	"base":    filepath.Base,
-	"join":    strings.Join,
-	"int":     func(v any) string { return fmtInt(int64(number(v))) },
-	"div":     func(a, b any) float64 { return number(a) / number(b) },
-	"add":     func(a, b int64) int64 { return a + b },
-	"sub":     func(a, b int64) int64 { return a - b },
-	"pct":     func(share float64) float64 { return share * 100 },
-	"mib":     func(bytes int64) int64 { return bytes >> 20 },
-	"sec":     func(d time.Duration) time.Duration { return d.Round(time.Second) },
-	"decisec": func(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) },
+	"ms":         fmtMs,
+	"frac":       frac,
+	"errNote":    errNote,
+	"orNone":     orNone,
+	"base":       filepath.Base,
+	"join":       strings.Join,
+	"int":        func(v any) string { return fmtInt(int64(number(v))) },
+	"div":        func(a, b any) float64 { return number(a) / number(b) },
+	"add":        func(a, b int64) int64 { return a + b },
+	"sub":        func(a, b int64) int64 { return a - b },
+	"subd":       func(a, b time.Duration) time.Duration { return a - b },
+	"perRequest": perRequest,
+	"pct":        func(share float64) float64 { return share * 100 },
+	"mib":        func(bytes int64) int64 { return bytes >> 20 },
+	"sec":        func(d time.Duration) time.Duration { return d.Round(time.Second) },
+	"decisec":    func(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) },
 	// little is the mean latency of a closed loop of clients at rps (Little's law).
 	"little": func(clients int, rps float64) time.Duration {
 		return time.Duration(float64(clients) / rps * float64(time.Second))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/dataset"
@@ -34,7 +35,9 @@ type Report struct {
 	HotProject     *HotProject
 	CostPerRequest *CostPerRequest
 	SmallRecords   *SmallRecords
+	AuthCost       *AuthCost
 	CPULimited     *CPULimited
+	Replicas       *Replicas
 
 	ServiceLogBytes int64
 }
@@ -136,4 +139,136 @@ type LimitedArm struct {
 	bench.Summary
 	Cores   float64 // CPU the process used, in cores (median over runs)
 	PeakRSS int64   // bytes
+}
+
+// AuthCost: the service with authentication and the audit trail on vs
+// the same build with both off.
+type AuthCost struct {
+	Clients             int // saturated; the low load is 1 client
+	Command, LowCommand string
+	Off, On             AuthArm // saturated
+	LowOff, LowOn       AuthArm // 1 client
+	BodiesCompared      int     // requests answered byte-identically by both arms
+	WithoutToken        int     // the on arm's status for a request without a token
+	TokenBytes          int
+	TokenLifetime       time.Duration
+	Profile             *Profile // of the saturated on arm
+	DBCPUSkipped        string
+}
+
+// AuthRow is one arm of authCost as its table shows it.
+type AuthRow struct {
+	Load, Name string
+	AuthArm
+	VsOff float64 // goodput ÷ the off arm's at the same load
+}
+
+// Rows are authCost's arms, saturated then at 1 client.
+func (a *AuthCost) Rows() []AuthRow {
+	sat := fmt.Sprintf("%d clients", a.Clients)
+	return []AuthRow{
+		{sat, "off", a.Off, 1}, {sat, "on", a.On, a.On.RPS / a.Off.RPS},
+		{"1 client", "off", a.LowOff, 1}, {"1 client", "on", a.LowOn, a.LowOn.RPS / a.LowOff.RPS},
+	}
+}
+
+// AuthArm is one arm of authCost with its server-side counts, totalled
+// over its measured runs.
+type AuthArm struct {
+	bench.Summary
+	Usage
+	AuditRows int64 // access_audit rows written
+	Inserts   int64 // the server's Com_insert delta: INSERT statements
+	// Batches and BatchRows are the project_audit_batch_rows histogram's
+	// count and sum deltas (the service's own view of its INSERTs).
+	Batches, BatchRows int64
+	FailedRows         int64 // project_audit_rows_total{result="failed"}: rows whose INSERT failed
+	Not2xx             int64 // answers other than 2xx (http_server_requests_code_total), those wrk no longer saw included
+	Gone               int64 // of them 499: the client had left (wrk, closing its connections at a run's end)
+}
+
+// RowsPerInsert is the audit rows per INSERT statement the database ran.
+func (a AuthArm) RowsPerInsert() float64 { return ratio(a.AuditRows, a.Inserts) }
+
+// Usage is what an arm's measured runs cost the machine, totalled.
+type Usage struct {
+	Answered   int64         // requests the service answered (server side)
+	Wall       time.Duration // the runs' measured time
+	ServiceCPU time.Duration // the bench process's CPU (the in-process service)
+	DBCPU      []time.Duration
+	LoadCPU    time.Duration // wrk's
+	ProxyCPU   time.Duration // the docker-proxy processes relaying the databases' published ports
+	// MachineBusy of MachineTicks: the whole machine's busy CPU time
+	// (/proc/stat clock ticks), everyone's.
+	MachineBusy, MachineTicks float64
+}
+
+// MachineCores is how many of the machine's cores were busy on average.
+func (u Usage) MachineCores(cores int) float64 {
+	if u.MachineTicks == 0 {
+		return 0
+	}
+	return u.MachineBusy / u.MachineTicks * float64(cores)
+}
+
+// ServiceCPUPerRequest is the service's CPU time per answered request.
+func (u Usage) ServiceCPUPerRequest() time.Duration { return perRequest(u.ServiceCPU, u.Answered) }
+
+// DBCPUPerRequest is database server i's CPU time per answered request.
+func (u Usage) DBCPUPerRequest(i int) time.Duration { return perRequest(u.DBCPU[i], u.Answered) }
+
+// DBCPUTotal is all database servers' CPU time.
+func (u Usage) DBCPUTotal() time.Duration {
+	var sum time.Duration
+	for _, d := range u.DBCPU {
+		sum += d
+	}
+	return sum
+}
+
+// Cores is d of CPU time over the runs' wall time, in cores.
+func (u Usage) Cores(d time.Duration) float64 {
+	if u.Wall == 0 {
+		return 0
+	}
+	return d.Seconds() / u.Wall.Seconds()
+}
+
+func perRequest(d time.Duration, n int64) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return d / time.Duration(n)
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// SelectsPerRequest is server i's SELECTs per answered request.
+func (a ReplicaArm) SelectsPerRequest(i int) float64 { return ratio(a.Selects[i], a.Answered) }
+
+// Replicas: the service reading from 0, 1 and 2 replicas of a primary,
+// all servers on this machine.
+type Replicas struct {
+	Clients        int
+	Command        string
+	Nodes          []string // the servers, in the order of the per-server figures
+	Load           dataset.Loaded
+	ClusterStart   time.Duration
+	Catchup        time.Duration // the replicas applying the data set
+	BodiesCompared int
+	Arms           []ReplicaArm
+	DBCPUSkipped   string
+}
+
+// ReplicaArm is the service with Replicas replicas.
+type ReplicaArm struct {
+	Replicas int
+	bench.Summary
+	Usage
+	Selects []int64 // Com_select delta of each server over the measured runs
 }
