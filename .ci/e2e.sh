@@ -7,7 +7,7 @@
 # image from internal/tools/devissuer/Dockerfile (both with the
 # registry-free builder image of .ci/images), then runs the secured path in
 # containers on a private network: the issuer (network alias "issuer",
-# serving https://issuer:9443 with a self-made CA it writes into a volume),
+# serving https on the network alias "issuer", port 9443, with a self-made CA it writes into a volume),
 # a MySQL-compatible database with the schema, the demo data, the service's
 # least-privilege user (sql/demo-user.sql, sql/grants.sql), and the service
 # reading as that user and trusting the CA (SSL_CERT_DIR). Tokens come from
@@ -56,7 +56,8 @@ grace=15                              # docker stop -t, as compose's stop_grace_
 # commit within the service's audit write timeout (2s), else the answer
 # is a 503 (fail closed).
 latency=1s
-issuer_url=https://issuer:9443  # the devissuer image's default -issuer
+issuer_alias=issuer              # the devissuer image's default -issuer is https://<alias>:9443
+issuer_url="https://${issuer_alias}:9443"
 ca_dir=/run/issuer-ca           # where it writes ca.pem, the service's SSL_CERT_DIR
 db_root_password=e2e-root
 db_user=projectsvc              # sql/demo-user.sql
@@ -287,7 +288,7 @@ phase "starting the issuer ($issuer_image) as $issuer_url"
 # from the image's $ca_dir, owned by the image's user (65532), who then
 # writes ca.pem into it; the service mounts it read-only.
 docker volume create "$ca_volume" >/dev/null
-docker run -d --name "$issuer" --network "$net" --network-alias issuer \
+docker run -d --name "$issuer" --network "$net" --network-alias "$issuer_alias" \
 	-v "$ca_volume:$ca_dir" -p 127.0.0.1::9443 "$issuer_image" >/dev/null
 wait_healthy "$issuer" 60 || {
 	docker logs --tail 30 "$issuer" 2>&1
@@ -490,7 +491,7 @@ refuses() {
 	fi
 }
 refuses "without AUTH_ISSUER"
-refuses "with an http:// issuer off loopback (http://issuer:9443)" -e AUTH_ISSUER=http://issuer:9443
+refuses "with an http:// issuer off loopback (${issuer_url/https/http})" -e "AUTH_ISSUER=${issuer_url/https/http}"
 
 # ---------------------------------------------------------------- image
 
