@@ -22,6 +22,9 @@ ARG BUILDER_IMAGE=golang:1.26-bookworm
 ARG RUNTIME_IMAGE=scratch
 
 FROM ${BUILDER_IMAGE} AS build
+# Marks this stage's images, which the classic builder keeps untagged, so
+# that .ci/e2e.sh can remove the stale ones (the final image has no label).
+LABEL com.github.clinicaldata.projectsvc.stage=build
 WORKDIR /src
 ENV CGO_ENABLED=0
 

@@ -35,6 +35,9 @@
 #   E2E_ISSUER_IMAGE   tag of the demo issuer's image built here (default projectsvc-devissuer:e2e)
 #   E2E_KEEP_IMAGES=1  keep those two tags after the run (default: removed)
 #   E2E_NO_CACHE=1     build the images without the engine's layer cache (a cold build)
+#   E2E_CACHE_REPO     repository of the tags that keep each Dockerfile's newest
+#                      build stage as the next run's cache (default
+#                      projectsvc-build-cache; older stages are pruned on exit)
 #   GOPROXY            passed to the image builds when set
 #   EXTRA_CA_CERTS     PEM text of CA certificates the image builds trust (see
 #                      Dockerfile); by default the certificates the host trusts
@@ -82,6 +85,10 @@ die() {
 
 failures=0
 built_images=() # tags this run built, removed on exit
+# The label of the Dockerfiles' build stages, and the tag prefix that keeps
+# the newest build stage of each Dockerfile as the next run's cache.
+stage_label=com.github.clinicaldata.projectsvc.stage=build
+cache_repo=${E2E_CACHE_REPO:-projectsvc-build-cache}
 pass() { printf 'PASS  %s\n' "$*"; }
 fail() {
 	printf 'FAIL  %s\n' "$*"
@@ -108,10 +115,14 @@ cleanup() {
 	docker rm -f "$slow_api" "$proxy" "$refusing" "$api" "$issuer" "$db" >/dev/null 2>&1 || true
 	docker network rm "$net" >/dev/null 2>&1 || true
 	docker volume rm "$ca_volume" >/dev/null 2>&1 || true
-	# --no-prune: only the tags go; their layers stay as build cache.
 	if [[ ${E2E_KEEP_IMAGES:-0} != 1 ]] && ((${#built_images[@]} > 0)); then
-		docker rmi --no-prune "${built_images[@]}" >/dev/null 2>&1 || true
+		docker rmi "${built_images[@]}" >/dev/null 2>&1 || true
 	fi
+	# The build stages' images of earlier runs: the stage of this run is
+	# tagged (build cache of the next run), so only the stale ones are
+	# dangling. Without this every run leaves ~2 GB behind with the classic
+	# builder.
+	docker image prune -f --filter "label=$stage_label" >/dev/null 2>&1 || true
 	rm -rf "$work"
 	log "total time: $((SECONDS - started))s"
 	exit "$rc"
@@ -254,12 +265,16 @@ if [[ -n ${EXTRA_CA_CERTS:-} ]]; then
 	common_build_args+=(--build-arg EXTRA_CA_CERTS) # by name: the value comes from the environment
 fi
 
-# build TAG LOG DOCKER_BUILD_ARGS...: docker build, its output in LOG.
+# build TAG CACHE_NAME LOG DOCKER_BUILD_ARGS...: docker build, its output in
+# LOG; then the build stage (all cached by then) tagged CACHE_REPO:CACHE_NAME.
 build() {
-	local tag=$1 buildlog=$2
-	shift 2
+	local tag=$1 cache=$cache_repo:$2 buildlog=$3
+	shift 3
 	built_images+=("$tag")
-	if ! docker build "$@" -t "$tag" . >"$buildlog" 2>&1; then
+	local a cached=()
+	for a in "$@"; do [[ $a == --no-cache ]] || cached+=("$a"); done
+	if ! docker build "$@" -t "$tag" . >"$buildlog" 2>&1 ||
+		! docker build "${cached[@]}" --target build -t "$cache" . >>"$buildlog" 2>&1; then
 		tail -n 40 "$buildlog"
 		die "docker build of $tag failed (last lines above; the whole log: $buildlog, removed on exit)"
 	fi
@@ -268,12 +283,12 @@ build() {
 # The service first: the issuer's Dockerfile has the same module-download
 # steps, so its build reuses that layer.
 phase "building $image ($version, commit $commit) with $builder_image"
-build "$image" "$work/build.log" "${common_build_args[@]}" \
+build "$image" service "$work/build.log" "${common_build_args[@]}" \
 	--build-arg "VERSION=$version" --build-arg "COMMIT=$commit"
 phase_done
 
 phase "building $issuer_image (internal/tools/devissuer/Dockerfile)"
-build "$issuer_image" "$work/issuer-build.log" "${common_build_args[@]}" \
+build "$issuer_image" devissuer "$work/issuer-build.log" "${common_build_args[@]}" \
 	-f internal/tools/devissuer/Dockerfile
 phase_done
 
