@@ -95,13 +95,15 @@ func selects(t *testing.T, c *replicatest.Cluster) [3]int64 {
 }
 
 // waitFor returns how long cond took to hold (failing t after within).
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
+// waitFor waits until cond holds, at most within after since (the moment a
+// fault began, so that the time the fault's own docker call took counts),
+// and returns how long after since it held.
+func waitFor(t *testing.T, since time.Time, within time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
-	if !servicetest.Eventually(within, cond) {
+	if !servicetest.Eventually(time.Until(since.Add(within)), cond) {
 		t.Fatalf("%s: not within %s", what, within)
 	}
-	return time.Since(start)
+	return time.Since(since)
 }
 
 func TestReplicas_RoutingLagAndOneServerPerRecord(t *testing.T) {
@@ -207,9 +209,8 @@ func TestReplicas_RoutingLagAndOneServerPerRecord(t *testing.T) {
 		}
 		written := time.Now()
 		c.WaitReplicated(t, replicatest.Replica(1))
-		ejected := waitFor(t, bound+3*time.Second, "the lagging replica-1 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(0) })
-		t.Logf("replica-1 ejected %s after the write (bound %s)", time.Since(written).Round(time.Millisecond), bound)
-		_ = ejected
+		ejected := waitFor(t, written, bound+3*time.Second, "the lagging replica-1 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(0) })
+		t.Logf("replica-1 ejected %s after the write (bound %s)", ejected.Round(time.Millisecond), bound)
 		if !s.Svc.Replicas.Healthy(1) {
 			t.Fatal("the up-to-date replica-2 left rotation too")
 		}
@@ -233,8 +234,9 @@ func TestReplicas_RoutingLagAndOneServerPerRecord(t *testing.T) {
 		stop := make(chan struct{})
 		res, wg := load(t, s, 4, anyProject, false, stop)
 		time.Sleep(time.Second)
+		killed := time.Now()
 		c.Kill(t, replicatest.Replica(1))
-		took := waitFor(t, 2*time.Second, "killed replica-2 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(1) })
+		took := waitFor(t, killed, 2*time.Second, "killed replica-2 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(1) })
 		time.Sleep(2 * time.Second)
 		close(stop)
 		wg.Wait()
@@ -253,11 +255,13 @@ func TestReplicas_CutOffAndAllDown(t *testing.T) {
 		stop := make(chan struct{})
 		res, wg := load(t, s, 4, anyProject, false, stop)
 		time.Sleep(time.Second)
+		cut := time.Now()
 		c.Disconnect(t, replicatest.Replica(0))
-		out := waitFor(t, 2*time.Second, "silent replica-1 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(0) })
+		out := waitFor(t, cut, 2*time.Second, "silent replica-1 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(0) })
 		time.Sleep(2 * time.Second)
+		healed := time.Now()
 		c.Reconnect(t, replicatest.Replica(0))
-		back := waitFor(t, 5*time.Second, "replica-1 back in rotation", func() bool { return s.Svc.Replicas.Healthy(0) })
+		back := waitFor(t, healed, 5*time.Second, "replica-1 back in rotation", func() bool { return s.Svc.Replicas.Healthy(0) })
 		time.Sleep(time.Second)
 		close(stop)
 		wg.Wait()
@@ -272,9 +276,10 @@ func TestReplicas_CutOffAndAllDown(t *testing.T) {
 
 	t.Run("everyReplicaDownThePrimaryServesAndReadinessStays200", func(t *testing.T) {
 		s := replicatedService(t, c)
+		killed := time.Now()
 		c.Kill(t, replicatest.Replica(0))
 		c.Kill(t, replicatest.Replica(1))
-		waitFor(t, 2*time.Second, "both replicas out of rotation", func() bool {
+		waitFor(t, killed, 2*time.Second, "both replicas out of rotation", func() bool {
 			return !s.Svc.Replicas.Healthy(0) && !s.Svc.Replicas.Healthy(1)
 		})
 		before := c.SelectCount(t, replicatest.Primary)
