@@ -70,6 +70,7 @@ func newRest(c rest.RestConf) (*rest.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	quietShedding() // after rest.NewServer: it sets logx up
 	if c.Timeout > 0 {
 		rs.Use(deadline(time.Duration(c.Timeout) * time.Millisecond))
 	}

@@ -147,7 +147,7 @@ var profileAreas = []profileArea{
 	{"our server-side deadline rewrite (svc: limited)", ownLogic[1:3]},
 	{"our conditional-request handling (middleware.conditional)", []string{module + "internal/middleware.conditional"}},
 	{"our per-read metrics (logic.observeRead)", ownLogic[3:]},
-	{"go-zero's error and alert log lines (three per request its shedder refuses)", []string{"github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Error", "github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Alert"}},
+	{"error and alert log lines: each refusal's access line (level error, as every 5xx), go-zero's two shedding lines (at most one a second each)", []string{"github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Error", "github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Alert"}},
 	{"go-zero's shedder deciding (load.adaptiveShedder.Allow)", []string{"github.com/zeromicro/go-zero/core/load.(*adaptiveShedder).Allow"}},
 	{"token verification (auth.Verifier.Verify: the token cache, or the signature and claims)", []string{module + "internal/auth.(*Verifier).Verify"}},
 	{"the audit row: building it, handing it over and waiting (middleware.auditRow, AuditTrail.Record)", []string{module + "internal/middleware.auditRow", module + "internal/middleware.(*AuditTrail).Record"}},
