@@ -18,9 +18,11 @@
 # at the paths the build writes (a write that follows one lands in a canary
 # directory on the host); (3) fail, listing the paths, if /etc differs, if
 # anything else under / (minus /proc /sys /dev /run /tmp, Docker's and apt's
-# state, logs, the Go and user caches, /work) is newer than the stamp, if the
-# canary directory changed, or if a mount or the build directory was left
-# behind; (4) check inside the image that the files the build wrote are there
+# state, logs, the Go and user caches, this checkout, and files that
+# processes already running before the build hold open for writing, such as
+# the log a CI runner redirects this script's output to) is newer than the
+# stamp, if the canary directory changed, or if a mount or the build directory
+# was left behind; (4) check inside the image that the files the build wrote are there
 # (for mariadb: /etc/mysql/my.cnf is the image's and mariadbd reads it).
 # debootstrap is installed (apt) before the first fingerprint: that is the
 # one host change the build may make.
@@ -93,7 +95,7 @@ chmod 0755 "$scratch/plant"
 # Paths that change on their own, or legitimately during a build.
 ignore=(/proc /sys /dev /run /tmp "$scratch" "${TMPDIR:-/tmp}"
 	/var/lib/docker /var/lib/containerd /var/cache/apt /var/lib/apt/lists /var/log
-	/work "${HOME:-/root}/.cache" /root/.cache)
+	"$(cd "$here/../.." && pwd)" "${HOME:-/root}/.cache" /root/.cache)
 if command -v go >/dev/null 2>&1; then
 	while read -r d; do
 		[[ -n $d ]] && ignore+=("$d")
@@ -123,6 +125,26 @@ etc_fingerprint() {
 changed_since() {
 	as_root find "${fsroots[@]}" -xdev \( "${prune[@]}" \) -prune -o \
 		\( -newer "$1" -o -cnewer "$1" \) -printf '%y %p\n' 2>/dev/null | LC_ALL=C sort -u
+}
+
+# held_for_writing PID...: the regular files those processes (the ones still
+# alive) hold open for writing, one per line. Run on the processes that were
+# already running before a build: what they write (a CI runner's log, which
+# this script's own output goes to; a daemon's journal) is not the build's
+# doing, while a process the build left running is not among them.
+held_for_writing() {
+	# shellcheck disable=SC2016 # the script is for the inner shell
+	as_root bash -c '
+		for pid; do
+			for fd in /proc/"$pid"/fd/*; do
+				flags=$(awk "/^flags:/ { print \$2 }" "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null) || continue
+				[[ -n $flags ]] && (( (8#$flags & 3) != 0 )) || continue # O_WRONLY or O_RDWR
+				target=$(readlink "$fd" 2>/dev/null) || continue
+				[[ $target == /* && -f $target ]] && printf "%s\n" "$target"
+			done
+		done
+		true
+	' held "$@" | LC_ALL=C sort -u
 }
 
 canary_fingerprint() {
@@ -201,6 +223,7 @@ for image in "${images[@]}"; do
 	canary_fingerprint >"$work/canary.before"
 	touch "$work/stamp"
 	changed_since "$work/stamp" >"$work/changed.before" # concurrent noise
+	ps -e -o pid= | tr -d ' ' >"$work/pids.before"
 
 	log "$image: building $tag with $scripts/$image.sh"
 	start=$SECONDS
@@ -217,7 +240,14 @@ for image in "${images[@]}"; do
 		show "$image: /etc changed during the build (- before, + after)" "$work/etc.diff"
 		fail "$image: the build changed /etc on the host: $(grep -oE ' /etc/[^ ]*' "$work/etc.diff" | sort -u | tr -d ' ' | tr '\n' ' ')"
 	fi
-	changed_since "$work/stamp" | LC_ALL=C comm -23 - "$work/changed.before" >"$work/changed"
+	changed_since "$work/stamp" | LC_ALL=C comm -23 - "$work/changed.before" >"$work/changed.all"
+	mapfile -t pids <"$work/pids.before"
+	held_for_writing "${pids[@]}" | sed 's/^/f /' >"$work/held"
+	LC_ALL=C comm -12 "$work/changed.all" "$work/held" >"$work/changed.others"
+	LC_ALL=C comm -23 "$work/changed.all" "$work/held" >"$work/changed"
+	if [[ -s $work/changed.others ]]; then
+		log "$image: not counted, written meanwhile by processes that predate the build: $(awk '{ print $2 }' "$work/changed.others" | head -n 10 | tr '\n' ' ')"
+	fi
 	if [[ -s $work/changed ]]; then
 		show "$image: changed on the host outside the build directory" "$work/changed"
 		fail "$image: the build changed the host outside its build directory: $(awk '{ print $2 }' "$work/changed" | head -n 10 | tr '\n' ' ')"
