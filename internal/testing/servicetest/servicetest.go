@@ -53,19 +53,26 @@ func YAML(t testing.TB, dsn string, overrides ...string) []byte {
 		b, _ := yaml.Marshal(map[string]any{"Mysql": map[string]any{"DataSource": dsn}})
 		layers = append(layers, string(b))
 	}
+	out, err := MergeYAML(append(layers, overrides...)...)
+	if err != nil {
+		t.Fatalf("servicetest: %v", err)
+	}
+	return out
+}
+
+// MergeYAML merges YAML documents into one, in order: a mapping merges key
+// by key, anything else replaces. The tests' configurations (YAML) and the
+// benchmark's variants are built with it.
+func MergeYAML(docs ...string) ([]byte, error) {
 	merged := map[string]any{}
-	for _, layer := range append(layers, overrides...) {
+	for i, doc := range docs {
 		var m map[string]any
-		if err := yaml.Unmarshal([]byte(layer), &m); err != nil {
-			t.Fatalf("servicetest: override %q: %v", layer, err)
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("YAML layer %d (%.60q): %w", i, doc, err)
 		}
 		merge(merged, m)
 	}
-	out, err := yaml.Marshal(merged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return yaml.Marshal(merged)
 }
 
 func merge(dst, src map[string]any) {

@@ -85,36 +85,6 @@ func Layers(dsn string, caller string, v Variant) ([]string, error) {
 	return append([]string{string(shipped), string(own), caller}, v.Overrides...), nil
 }
 
-// MergeYAML merges YAML documents (see Layers) into one.
-func MergeYAML(docs ...string) ([]byte, error) {
-	var merged map[string]any
-	for i, doc := range docs {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			return nil, fmt.Errorf("YAML layer %d (%.60q): %w", i, doc, err)
-		}
-		merged = mergeMaps(merged, m)
-	}
-	return yaml.Marshal(merged)
-}
-
-// mergeMaps returns over laid over under.
-func mergeMaps(under, over map[string]any) map[string]any {
-	out := make(map[string]any, len(under)+len(over))
-	for k, v := range under {
-		out[k] = v
-	}
-	for k, v := range over {
-		a, aok := out[k].(map[string]any)
-		b, bok := v.(map[string]any)
-		if aok && bok {
-			v = mergeMaps(a, b)
-		}
-		out[k] = v
-	}
-	return out
-}
-
 // LoadConfig loads merged YAML as the service loads its file, validation
 // included.
 func LoadConfig(merged []byte) (config.Config, error) {

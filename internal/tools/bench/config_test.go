@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 )
 
 func variantConfig(t *testing.T, v Variant) config.Config {
@@ -13,7 +14,7 @@ func variantConfig(t *testing.T, v Variant) config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	merged, err := MergeYAML(layers...)
+	merged, err := servicetest.MergeYAML(layers...)
 	if err != nil {
 		t.Fatal(err)
 	}

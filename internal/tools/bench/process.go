@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/cpulimit"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 )
 
@@ -48,7 +49,7 @@ func StartProcess(bin, dir, dsn string, v Variant, limit *cpulimit.Limit, logPat
 	if err != nil {
 		return nil, err
 	}
-	merged, err := MergeYAML(layers...)
+	merged, err := servicetest.MergeYAML(layers...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/server"
 	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 )
 
@@ -24,7 +25,7 @@ func BaseConfig() (config.Config, error) {
 	if err != nil {
 		return config.Config{}, err
 	}
-	merged, err := MergeYAML(layers...)
+	merged, err := servicetest.MergeYAML(layers...)
 	if err != nil {
 		return config.Config{}, err
 	}
@@ -50,7 +51,7 @@ func StartService(dsn string, v Variant) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged, err := MergeYAML(layers...)
+	merged, err := servicetest.MergeYAML(layers...)
 	if err != nil {
 		return nil, err
 	}
