@@ -4,8 +4,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 	_ "time/tzdata" // the image has no zoneinfo; time zones still resolve
 
@@ -26,7 +28,7 @@ var (
 var (
 	configFile  = flag.String("f", "etc/project-api.yaml", "the config file")
 	showVersion = flag.Bool("version", false, "print the version and exit")
-	healthcheck = flag.Bool("healthcheck", false, "probe the running service's /healthz on the configured port (for Docker HEALTHCHECK in a shell-less image) and exit 0 if healthy")
+	healthcheck = flag.Bool("healthcheck", false, "probe the running service's /healthz (for Docker HEALTHCHECK in a shell-less image) and exit 0 if healthy: on the address the service wrote when it started listening, else the config file's port")
 )
 
 func main() {
@@ -64,7 +66,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := svcCtx.RegisterPoolMetrics(prometheus.DefaultRegisterer, "project"); err != nil {
+	if err := svcCtx.Store.RegisterPoolMetrics(prometheus.DefaultRegisterer, "project"); err != nil {
 		return err
 	}
 	srv, err := server.New(svcCtx)
@@ -73,7 +75,7 @@ func run() error {
 		return err
 	}
 
-	logx.Infof("project %s (commit %s) listening on %s:%d", version, commit, c.Host, c.Port)
+	logx.Infof("project %s (commit %s) starting on %s:%d", version, commit, c.Host, c.Port)
 	// Start returns once a SIGTERM/SIGINT has drained the HTTP server (go-zero's
 	// Stop does not stop it). Only then is the pool closed: no in-flight
 	// request ever meets a closed pool.
@@ -103,14 +105,24 @@ func start(srv *server.Server) (err error) {
 	return nil
 }
 
-// probe asks the local service for path on the port of the config file.
+// probe asks the local service for path: on the address it wrote when it
+// started listening (server.AddrFile), else on the config file's port.
 func probe(configFile, path string) error {
-	c, err := config.Load(configFile)
-	if err != nil {
-		return err
+	addr := ""
+	if b, err := os.ReadFile(server.AddrFile); err == nil {
+		if _, port, err := net.SplitHostPort(strings.TrimSpace(string(b))); err == nil {
+			addr = "127.0.0.1:" + port
+		}
+	}
+	if addr == "" {
+		c, err := config.Load(configFile)
+		if err != nil {
+			return err
+		}
+		addr = fmt.Sprintf("127.0.0.1:%d", c.Port)
 	}
 	client := http.Client{Timeout: 2 * time.Second}
-	res, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", c.Port, path))
+	res, err := client.Get("http://" + addr + path)
 	if err != nil {
 		return err
 	}

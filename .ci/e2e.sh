@@ -451,9 +451,10 @@ check "GET /project/1 with If-None-Match: ${etag:-none} -> $got, empty body, sam
 
 # ---------------------------------------------------------------- audit trail
 
-# The service writes the row before it sends the answer, so every answer
-# above already has its committed row.
-sql "SELECT subject, client_id, method, IFNULL(project_id, 'NULL'), status FROM access_audit ORDER BY id" \
+# The service writes the rows before it sends the answer, so every answer
+# above already has its committed row; the status a client received is the
+# outcome's, where a request has one (docs/access.md).
+sql "SELECT a.subject, a.client_id, a.method, IFNULL(a.project_id, 'NULL'), COALESCE(o.status, a.status) FROM access_audit a LEFT JOIN access_audit_outcome o ON o.request_id = a.request_id ORDER BY a.id" \
 	>"$work/audit.actual" 2>"$work/audit.err" || true
 audit_ok() { [[ -s $work/audit.expected ]] && cmp -s "$work/audit.expected" "$work/audit.actual"; }
 if audit_ok; then

@@ -38,12 +38,14 @@ type (
 
 	AccessAudit struct {
 		Id         uint64        `db:"id"`
-		OccurredAt time.Time     `db:"occurred_at"` // UTC, when the answer was decided
+		RequestId  string        `db:"request_id"`  // the id the service generated for the request (X-Request-Id, the request_id of its log lines)
+		OccurredAt time.Time     `db:"occurred_at"` // UTC, when the disclosure was decided
 		Subject    string        `db:"subject"`     // sub claim of the token
-		ClientId   string        `db:"client_id"`   // azp claim of the token, else its client_id
-		ProjectId  sql.NullInt64 `db:"project_id"`  // the project asked for; NULL when the id in the path is not a valid one
+		ClientId   string        `db:"client_id"`   // the client the token was issued to: azp, client_id, cid or appid
+		ProjectId  sql.NullInt64 `db:"project_id"`  // the project disclosed or asked for; NULL when the answer names none (400, 403)
 		Method     string        `db:"method"`      // GET or HEAD
-		Status     uint64        `db:"status"`      // the HTTP status answered
+		Route      string        `db:"route"`       // the route template, e.g. /project/:id
+		Status     uint64        `db:"status"`      // the HTTP status of the answer, unless access_audit_outcome has another for the request
 		GrantedBy  string        `db:"granted_by"`  // the scope that allowed the read: project:read:all or project:read; empty when none did
 		TraceId    string        `db:"trace_id"`    // trace id of the request, as in the service log
 	}
@@ -77,14 +79,14 @@ func (m *defaultAccessAuditModel) FindOne(ctx context.Context, id uint64) (*Acce
 }
 
 func (m *defaultAccessAuditModel) Insert(ctx context.Context, data *AccessAudit) (sql.Result, error) {
-	query := fmt.Sprintf("insert into %s (%s) values (?, ?, ?, ?, ?, ?, ?, ?)", m.table, accessAuditRowsExpectAutoSet)
-	ret, err := m.conn.ExecCtx(ctx, query, data.OccurredAt, data.Subject, data.ClientId, data.ProjectId, data.Method, data.Status, data.GrantedBy, data.TraceId)
+	query := fmt.Sprintf("insert into %s (%s) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", m.table, accessAuditRowsExpectAutoSet)
+	ret, err := m.conn.ExecCtx(ctx, query, data.RequestId, data.OccurredAt, data.Subject, data.ClientId, data.ProjectId, data.Method, data.Route, data.Status, data.GrantedBy, data.TraceId)
 	return ret, err
 }
 
 func (m *defaultAccessAuditModel) Update(ctx context.Context, data *AccessAudit) error {
 	query := fmt.Sprintf("update %s set %s where `id` = ?", m.table, accessAuditRowsWithPlaceHolder)
-	_, err := m.conn.ExecCtx(ctx, query, data.OccurredAt, data.Subject, data.ClientId, data.ProjectId, data.Method, data.Status, data.GrantedBy, data.TraceId, data.Id)
+	_, err := m.conn.ExecCtx(ctx, query, data.RequestId, data.OccurredAt, data.Subject, data.ClientId, data.ProjectId, data.Method, data.Route, data.Status, data.GrantedBy, data.TraceId, data.Id)
 	return err
 }
 

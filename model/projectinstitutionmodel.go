@@ -64,7 +64,7 @@ func (m *customProjectInstitutionModel) withSession(session sqlx.Session) Projec
 
 // FindAllByProjectID returns the institutions of a project by name, then id.
 func (m *customProjectInstitutionModel) FindAllByProjectID(ctx context.Context, projectID uint64) ([]*ProjectInstitutionDetail, error) {
-	resp := make(ProjectInstitutionDetails, 0, 16)
+	resp := make([]*ProjectInstitutionDetail, 0, 16)
 	if err := m.conn.QueryRowsCtx(ctx, &resp, m.allByProjectQuery, projectID); err != nil {
 		return nil, fmt.Errorf("project_institution: find by project %d: %w", projectID, err)
 	}

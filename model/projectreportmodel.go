@@ -42,7 +42,7 @@ func (m *customProjectReportModel) withSession(session sqlx.Session) ProjectRepo
 
 // FindLatestByProjectID returns the latest reports of a project, newest first.
 func (m *customProjectReportModel) FindLatestByProjectID(ctx context.Context, projectID uint64, limit int) ([]*ProjectReport, error) {
-	resp := make(ProjectReports, 0, limit)
+	resp := make([]*ProjectReport, 0, limit)
 	if err := m.conn.QueryRowsCtx(ctx, &resp, m.latestQuery, projectID, limit); err != nil {
 		return nil, fmt.Errorf("project_report: latest %d of project %d: %w", limit, projectID, err)
 	}

@@ -12,4 +12,5 @@ GRANT SELECT ON `project`.`institution` TO 'projectsvc'@'%';
 GRANT SELECT ON `project`.`project_institution` TO 'projectsvc'@'%';
 GRANT SELECT ON `project`.`project_report` TO 'projectsvc'@'%';
 GRANT INSERT ON `project`.`access_audit` TO 'projectsvc'@'%';
+GRANT INSERT ON `project`.`access_audit_outcome` TO 'projectsvc'@'%';
 GRANT SELECT, INSERT, UPDATE ON `project`.`replication_heartbeat` TO 'projectsvc'@'%';

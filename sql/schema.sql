@@ -62,27 +62,48 @@ CREATE TABLE `project_report` (
   KEY `idx_project_report_latest` (`project_id`, `created_at`, `id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='project report';
 
--- The access audit trail: one row per request to /project/{id} that carried
--- a valid token, whatever its answer (200, 304, 404 for a project that does
--- not exist or is outside the caller's grant, 400, 403, 503, 504). No record
--- leaves the service unless its row is committed. Rows are only ever
--- inserted: the service's database user has INSERT, not UPDATE or DELETE,
--- on this table (sql/grants.sql). The indexes serve the auditor's two
--- questions: who read project X, and what did subject S read.
+-- The access audit trail: what left the service, and to whom. Every answer
+-- to a caller with a valid token leaves rows here before it is sent: one
+-- row per project the answer disclosed or asked for (a page of the
+-- catalogue: one per project on it; a 400 or 403: one row with no project).
+-- The logic that builds an answer declares what it discloses, and the rows
+-- are written from that declaration, never re-derived from the URL. A
+-- record's rows are written while its reads run, announcing the answer
+-- about to be sent (status); when the answer turns out otherwise (a 404, a
+-- 5xx, a 504), access_audit_outcome receives the status the client did get
+-- before it leaves. Rows are only ever inserted: the service's database
+-- user has INSERT, not UPDATE or DELETE, on both tables (sql/grants.sql).
+-- The indexes serve the auditor's questions (docs/access.md): who read
+-- project X between T1 and T2, what did subject S read, and which requests
+-- were refused (no grant: granted_by is empty).
 CREATE TABLE `access_audit` (
   `id` bigint unsigned NOT NULL AUTO_INCREMENT,
-  `occurred_at` datetime(6) NOT NULL COMMENT 'UTC, when the answer was decided',
+  `request_id` char(32) NOT NULL COMMENT 'the id the service generated for the request (X-Request-Id, the request_id of its log lines)',
+  `occurred_at` datetime(6) NOT NULL COMMENT 'UTC, when the disclosure was decided',
   `subject` varchar(255) NOT NULL COMMENT 'sub claim of the token',
-  `client_id` varchar(255) NOT NULL DEFAULT '' COMMENT 'azp claim of the token, else its client_id',
-  `project_id` bigint unsigned NULL DEFAULT NULL COMMENT 'the project asked for; NULL when the id in the path is not a valid one',
+  `client_id` varchar(255) NOT NULL DEFAULT '' COMMENT 'the client the token was issued to: azp, client_id, cid or appid',
+  `project_id` bigint unsigned NULL DEFAULT NULL COMMENT 'the project disclosed or asked for; NULL when the answer names none (400, 403)',
   `method` varchar(8) NOT NULL COMMENT 'GET or HEAD',
-  `status` smallint unsigned NOT NULL COMMENT 'the HTTP status answered',
+  `route` varchar(64) NOT NULL DEFAULT '' COMMENT 'the route template, e.g. /project/:id',
+  `status` smallint unsigned NOT NULL COMMENT 'the HTTP status of the answer, unless access_audit_outcome has another for the request',
   `granted_by` varchar(32) NOT NULL DEFAULT '' COMMENT 'the scope that allowed the read: project:read:all or project:read; empty when none did',
   `trace_id` varchar(32) NOT NULL DEFAULT '' COMMENT 'trace id of the request, as in the service log',
   PRIMARY KEY (`id`),
   KEY `idx_access_audit_project` (`project_id`, `occurred_at`),
-  KEY `idx_access_audit_subject` (`subject`, `occurred_at`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='who read which project record, and what they were answered';
+  KEY `idx_access_audit_subject` (`subject`, `occurred_at`),
+  KEY `idx_access_audit_grant` (`granted_by`, `occurred_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='what each answer disclosed, to whom';
+
+-- The status a client received when it is not the one its access_audit
+-- rows announced (the record turned out missing, a read failed, the
+-- deadline passed): at most one row per request, written before that
+-- answer leaves.
+CREATE TABLE `access_audit_outcome` (
+  `request_id` char(32) NOT NULL COMMENT 'access_audit.request_id',
+  `occurred_at` datetime(6) NOT NULL COMMENT 'UTC, when the answer was decided',
+  `status` smallint unsigned NOT NULL COMMENT 'the HTTP status the client received',
+  PRIMARY KEY (`request_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='the answer a request received, when not the announced one';
 
 -- Replication heartbeats: with read replicas configured, each service
 -- process writes its own clock here on the primary every second, and reads

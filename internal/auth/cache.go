@@ -9,8 +9,9 @@ import (
 const maxCachedTokens = 10_000
 
 // tokenCache remembers the principals of verified tokens until their tokens
-// expire, so a client reusing its token does not pay a signature check per
-// request. Keys are SHA-256 digests: the cache holds no token text.
+// expire (Auth.MaxTokenLifetime at most), so a client reusing its token does
+// not pay a signature check per request. Keys are SHA-256 digests: the
+// cache holds no token text.
 type tokenCache struct {
 	mu sync.RWMutex
 	m  map[[32]byte]*Principal
@@ -27,6 +28,13 @@ func (c *tokenCache) get(key [32]byte, now time.Time) (*Principal, bool) {
 		return nil, false
 	}
 	return p, true
+}
+
+// drop forgets key's principal.
+func (c *tokenCache) drop(key [32]byte) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 // put remembers p; when full, expired entries go, and if that is not

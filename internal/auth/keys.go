@@ -23,10 +23,6 @@ import (
 const (
 	// providerTimeout bounds each request to the identity provider.
 	providerTimeout = 5 * time.Second
-	// keysRefreshInterval: the key set is fetched again this often (keys the
-	// issuer stops publishing stop being accepted within it). A failed
-	// refresh keeps the keys already held.
-	keysRefreshInterval = 10 * time.Minute
 	// unknownKeyRefreshEvery: a token naming a key not held (a rotation)
 	// makes the set be fetched again at once, then at most this often, so
 	// tokens with made-up key ids cannot make the service hammer the issuer.
@@ -40,20 +36,36 @@ const (
 
 // keySource holds the issuer's signing keys. They are loaded in the
 // background (discovery, then the key set) and retried until the first load
-// succeeds; from then on jwkset refreshes them.
+// succeeds; from then on jwkset fetches the set again every refresh (a key
+// the issuer no longer publishes is dropped then; a failed refresh keeps
+// the keys held).
 type keySource struct {
 	issuer  string
 	jwksURL string // empty: found by discovery
+	refresh time.Duration
 	client  *http.Client
 	kf      atomic.Pointer[keyfunc.Keyfunc]
+	held    atomic.Pointer[jwkset.Storage] // the keys as last fetched
 	loaded  chan struct{}
 }
 
 // startKeys begins loading the keys of c's issuer; cancel ctx to stop.
 func startKeys(ctx context.Context, c config.AuthConf, client *http.Client) *keySource {
-	ks := &keySource{issuer: c.Issuer, jwksURL: c.JwksURL, client: client, loaded: make(chan struct{})}
+	ks := &keySource{issuer: c.Issuer, jwksURL: c.JwksURL, refresh: c.KeyRefresh, client: client, loaded: make(chan struct{})}
 	go ks.load(ctx)
 	return ks
+}
+
+// holds reports whether the key set, as last fetched, has the key kid. It
+// never fetches: a key withdrawn by the issuer is gone after the next
+// scheduled refresh.
+func (ks *keySource) holds(ctx context.Context, kid string) bool {
+	held := ks.held.Load()
+	if held == nil {
+		return false
+	}
+	_, err := (*held).KeyRead(ctx, kid)
+	return err == nil
 }
 
 // keyfunc returns the jwt key function, or nil before the first load.
@@ -99,7 +111,7 @@ func (ks *keySource) loadOnce(ctx context.Context) (keyfunc.Keyfunc, error) {
 		Client:          ks.client,
 		Ctx:             ctx,
 		HTTPTimeout:     providerTimeout,
-		RefreshInterval: keysRefreshInterval,
+		RefreshInterval: ks.refresh,
 		RefreshErrorHandler: func(_ context.Context, err error) {
 			logx.Errorf("auth: refreshing the signing keys from %s failed (the keys held are kept): %v", jwksURL, err)
 		},
@@ -107,6 +119,7 @@ func (ks *keySource) loadOnce(ctx context.Context) (keyfunc.Keyfunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key set %s: %w", jwksURL, err)
 	}
+	ks.held.Store(&store)
 	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
 		HTTPURLs:          map[string]jwkset.Storage{jwksURL: store},
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKeyRefreshEvery), 1),
@@ -150,7 +163,7 @@ func discover(ctx context.Context, client *http.Client, issuer string) (string, 
 	case doc.JwksURI == "":
 		return "", errors.New("discovery: " + where + " has no jwks_uri")
 	}
-	if err := config.SecureURL(doc.JwksURI); err != nil {
+	if err := config.SecureKeysURL(doc.JwksURI); err != nil {
 		return "", fmt.Errorf("discovery: jwks_uri %w", err)
 	}
 	return doc.JwksURI, nil

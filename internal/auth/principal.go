@@ -31,10 +31,15 @@ type Principal struct {
 	Read bool
 	// Projects are the token's project_ids, sorted.
 	Projects []uint64
+	// GrantRefused says why the token's ScopeRead grants nothing (its
+	// project_ids claim is missing or not a list of ids); empty otherwise.
+	GrantRefused string
 
 	// notBefore and notAfter bound when the verified token may be used
-	// (nbf and exp, widened by the allowed clock skew).
+	// (nbf and exp, widened by the allowed clock skew); kid is the key that
+	// signed it.
 	notBefore, notAfter time.Time
+	kid                 string
 }
 
 // Anonymous is the caller when authentication is disabled: it reads every

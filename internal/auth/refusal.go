@@ -31,20 +31,27 @@ type reason struct{ code, text string }
 
 // The reasons a token is refused.
 var (
-	reasonNoToken      = reason{"no_token", "no bearer token was sent"}
-	reasonMalformed    = reason{"malformed", "the token is malformed"}
-	reasonTooLarge     = reason{"too_large", "the token is too large"}
-	reasonAlgorithm    = reason{"unverifiable", "the token cannot be verified (unsupported algorithm or key)"}
-	reasonUnknownKey   = reason{"unknown_key", "the token is signed by a key the issuer does not publish"}
-	reasonSignature    = reason{"bad_signature", "the token's signature is invalid"}
-	reasonExpired      = reason{"expired", "the token has expired"}
-	reasonNoExpiry     = reason{"no_expiry", "the token has no expiry (exp)"}
-	reasonNotYetValid  = reason{"not_yet_valid", "the token is not valid yet"}
-	reasonFutureIssued = reason{"issued_in_future", "the token is issued in the future"}
-	reasonIssuer       = reason{"wrong_issuer", "the token is from another issuer"}
-	reasonAudience     = reason{"wrong_audience", "the token is not meant for this service (aud)"}
-	reasonNoSubject    = reason{"no_subject", "the token has no subject (sub)"}
-	reasonInvalid      = reason{"invalid", "the token is not valid"}
+	reasonNoToken         = reason{"no_token", "no bearer token was sent"}
+	reasonMalformed       = reason{"malformed", "the token is malformed"}
+	reasonTooLarge        = reason{"too_large", "the token is too large"}
+	reasonAlgorithm       = reason{"unverifiable", "the token cannot be verified (unsupported algorithm or key)"}
+	reasonUnknownKey      = reason{"unknown_key", "the token is signed by a key the issuer does not publish"}
+	reasonSignature       = reason{"bad_signature", "the token's signature is invalid"}
+	reasonExpired         = reason{"expired", "the token has expired"}
+	reasonNoExpiry        = reason{"no_expiry", "the token has no expiry (exp)"}
+	reasonNotYetValid     = reason{"not_yet_valid", "the token is not valid yet"}
+	reasonFutureIssued    = reason{"issued_in_future", "the token is issued in the future"}
+	reasonIssuer          = reason{"wrong_issuer", "the token is from another issuer"}
+	reasonAudience        = reason{"wrong_audience", "the token is not meant for this service (aud)"}
+	reasonNoSubject       = reason{"no_subject", "the token has no subject (sub)"}
+	reasonNoClient        = reason{"no_client", "the token names no client (azp, client_id, cid or appid): it is not an access token"}
+	reasonIdentityTooLong = reason{"identity_too_long", "the token's subject or client id is longer than 255 characters"}
+	reasonLifetime        = reason{"lifetime_too_long", "the token is meant to live longer than this service accepts (Auth.MaxTokenLifetime)"}
+	reasonIDToken         = reason{"id_token", "an ID token is not an access token"}
+	reasonRefreshToken    = reason{"refresh_token", "a refresh token is not an access token"}
+	reasonTokenType       = reason{"wrong_type", "the token is not an access token (its typ header is not at+jwt)"}
+	reasonRevokedKey      = reason{"revoked_key", "the token is signed by a key the issuer no longer publishes"}
+	reasonInvalid         = reason{"invalid", "the token is not valid"}
 )
 
 func refuse(r reason) *Refusal { return &Refusal{Code: r.code, Reason: r.text, TokenSent: true} }

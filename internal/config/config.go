@@ -27,6 +27,9 @@ type Config struct {
 	// machine's — a database on the same host included — and shedding would
 	// refuse requests the service could serve.
 	ShedOnlyWithCpuQuota bool `json:",default=true"`
+	// MaxHeaderBytes bounds a request's header (request line and fields),
+	// checked before authentication: 431 beyond it.
+	MaxHeaderBytes int `json:",default=32768"`
 }
 
 // MysqlConf is the one connection pool every model shares. The keys carry
@@ -60,6 +63,14 @@ type MysqlConf struct {
 	MaxReplicaLag time.Duration `json:",default=5s"`
 }
 
+// Defaults of the Auth keys, for code that builds an AuthConf itself (a
+// loaded config has them from the tags above, which must agree: the
+// config tests check it).
+const (
+	DefaultKeyRefresh       = 5 * time.Minute
+	DefaultMaxTokenLifetime = 24 * time.Hour
+)
+
 // ReplicasEnv is the environment variable listing replica DSNs.
 const ReplicasEnv = "MYSQL_REPLICA_DSNS"
 
@@ -76,8 +87,26 @@ type AuthConf struct {
 	Issuer string `json:",optional,env=AUTH_ISSUER"`
 	// Audience must be among a token's aud.
 	Audience string `json:",default=project-api,env=AUTH_AUDIENCE"`
-	// JwksURL, when set, is where the keys are (no discovery).
+	// JwksURL, when set, is where the keys are (no discovery). It may carry
+	// a query (Entra ID's keys of an app with its own signing key:
+	// .../discovery/v2.0/keys?appid=<id>).
 	JwksURL string `json:",optional,env=AUTH_JWKS_URL"`
+	// KeyRefresh is how often the issuer's key set is fetched again (as
+	// well as at once for a token naming a key not held). A key the issuer
+	// stops publishing stops verifying within it — tokens verified with it
+	// earlier included.
+	KeyRefresh time.Duration `json:",default=5m"`
+	// MaxTokenLifetime refuses tokens meant to live longer (exp - iat, or
+	// exp - now without iat): a token with exp a century away is a
+	// credential nobody can revoke.
+	MaxTokenLifetime time.Duration `json:",default=24h"`
+	// TokenType, when set to at+jwt, requires the RFC 9068 typ header
+	// ("at+jwt" or "application/at+jwt"), for providers that set it.
+	TokenType string `json:",optional,options=[at+jwt]"`
+	// RequireClient refuses tokens that name no client (azp, client_id,
+	// cid or appid): every access token of the documented providers names
+	// the client it was issued to, an ID token of some does not.
+	RequireClient bool `json:",default=true"`
 }
 
 // Validate rejects a configuration the service cannot run with; go-zero's
@@ -101,6 +130,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("Mysql.SlowThreshold must be positive, got %s", m.SlowThreshold)
 	case c.Timeout <= 0:
 		return fmt.Errorf("Timeout must be a positive number of milliseconds, got %d", c.Timeout)
+	case c.MaxHeaderBytes < 4096:
+		return fmt.Errorf("MaxHeaderBytes must be at least 4096 (a bearer token alone can take several KiB), got %d", c.MaxHeaderBytes)
 	case m.MaxReplicaLag <= 0:
 		return fmt.Errorf("Mysql.MaxReplicaLag must be positive, got %s", m.MaxReplicaLag)
 	}
@@ -135,19 +166,35 @@ func (a AuthConf) validate() error {
 		return fmt.Errorf("Auth.Issuer (or AUTH_ISSUER) %w", err)
 	}
 	if a.JwksURL != "" {
-		if err := SecureURL(a.JwksURL); err != nil {
+		if err := SecureKeysURL(a.JwksURL); err != nil {
 			return fmt.Errorf("Auth.JwksURL (or AUTH_JWKS_URL) %w", err)
 		}
+	}
+	switch {
+	case a.KeyRefresh < time.Second:
+		return fmt.Errorf("Auth.KeyRefresh must be at least 1s, got %s", a.KeyRefresh)
+	case a.MaxTokenLifetime <= 0:
+		return fmt.Errorf("Auth.MaxTokenLifetime must be positive, got %s", a.MaxTokenLifetime)
 	}
 	return nil
 }
 
-// SecureURL accepts an https:// URL, and http:// only on a loopback host
-// (a provider on the same machine, as in tests): keys fetched over plain
-// HTTP from elsewhere could be anyone's.
+// SecureURL accepts an https:// URL without query or fragment (an issuer
+// identifier), and http:// only on a loopback host (a provider on the same
+// machine, as in tests): keys fetched over plain HTTP from elsewhere could
+// be anyone's.
 func SecureURL(raw string) error {
+	return secureURL(raw, false)
+}
+
+// SecureKeysURL is SecureURL for a key set's URL, which may carry a query.
+func SecureKeysURL(raw string) error {
+	return secureURL(raw, true)
+}
+
+func secureURL(raw string, query bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || u.Host == "" || u.User != nil || (u.RawQuery != "" && !query) || u.Fragment != "" {
 		return fmt.Errorf("%q is not an absolute URL like https://idp.example.com/realms/clinical", raw)
 	}
 	switch {

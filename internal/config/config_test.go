@@ -13,7 +13,9 @@ func valid() Config {
 	c.Timeout = 3000
 	c.Mysql = MysqlConf{DataSource: "u:p@tcp(db:3306)/project", MaxOpenConns: 32, MaxIdleConns: 32,
 		ConnMaxLifetime: time.Minute, ConnMaxIdleTime: time.Minute, SlowThreshold: time.Second, MaxReplicaLag: 5 * time.Second}
-	c.Auth = AuthConf{Issuer: "https://idp.example.com/realms/clinical", Audience: "project-api"}
+	c.Auth = AuthConf{Issuer: "https://idp.example.com/realms/clinical", Audience: "project-api",
+		KeyRefresh: 5 * time.Minute, MaxTokenLifetime: 24 * time.Hour, RequireClient: true}
+	c.MaxHeaderBytes = 32 << 10
 	return c
 }
 
@@ -41,6 +43,11 @@ func TestValidate_NamesTheBadKey(t *testing.T) {
 		{"plainHTTPIssuer", "Auth.Issuer", func(c *Config) { c.Auth.Issuer = "http://idp.example.com" }},
 		{"relativeIssuer", "Auth.Issuer", func(c *Config) { c.Auth.Issuer = "idp.example.com" }},
 		{"plainHTTPJwks", "Auth.JwksURL", func(c *Config) { c.Auth.JwksURL = "http://idp.example.com/keys" }},
+		{"jwksWithFragment", "Auth.JwksURL", func(c *Config) { c.Auth.JwksURL = "https://idp.example.com/keys#x" }},
+		{"issuerWithQuery", "Auth.Issuer", func(c *Config) { c.Auth.Issuer = "https://idp.example.com/?tenant=x" }},
+		{"keyRefreshTooOften", "Auth.KeyRefresh", func(c *Config) { c.Auth.KeyRefresh = time.Millisecond }},
+		{"noLifetime", "Auth.MaxTokenLifetime", func(c *Config) { c.Auth.MaxTokenLifetime = 0 }},
+		{"tinyHeader", "MaxHeaderBytes", func(c *Config) { c.MaxHeaderBytes = 100 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
@@ -55,9 +62,68 @@ func TestValidate_NamesTheBadKey(t *testing.T) {
 		})
 	}
 	c := valid()
+	c.Auth.JwksURL = "https://login.microsoftonline.com/tenant/discovery/v2.0/keys?appid=0000"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a key set URL with a query (Entra ID, custom signing key): %v", err)
+	}
+	c = valid()
 	c.Auth = AuthConf{Disabled: true}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Auth.Disabled needs no issuer: %v", err)
+	}
+}
+
+func TestLoad_AuthDefaultsAreTheConstants(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("Name: x\nPort: 1\nMysql: {DataSource: 'u:p@tcp(db:3306)/project'}\nAuth: {Issuer: 'https://idp.example.com'}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth.KeyRefresh != DefaultKeyRefresh || c.Auth.MaxTokenLifetime != DefaultMaxTokenLifetime || !c.Auth.RequireClient || c.Auth.TokenType != "" {
+		t.Fatalf("Auth defaults %+v, want KeyRefresh %s, MaxTokenLifetime %s, RequireClient, no TokenType", c.Auth, DefaultKeyRefresh, DefaultMaxTokenLifetime)
+	}
+}
+
+// TestLoad_TheDocumentedDefaultsAreTheCodes: a file that sets only what
+// has no default gets the service's defaults, not go-zero's — whatever
+// file an operator mounts.
+func TestLoad_TheDocumentedDefaultsAreTheCodes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "minimal.yaml")
+	if err := os.WriteFile(file, []byte("Mysql: {DataSource: 'u:p@tcp(db:3306)/project'}\nAuth: {Issuer: 'https://idp.example.com'}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key      string
+		got, def any
+	}{
+		{"Name", c.Name, "project-api"}, {"Host", c.Host, "0.0.0.0"}, {"Port", c.Port, 8888}, {"Timeout", c.Timeout, int64(3000)},
+		{"Middlewares.Breaker", c.Middlewares.Breaker, false}, {"Middlewares.Shedding", c.Middlewares.Shedding, true},
+		{"Log.Encoding", c.Log.Encoding, "json"}, {"Log.Level", c.Log.Level, "info"},
+		{"DevServer.Enabled", c.DevServer.Enabled, true}, {"DevServer.Port", c.DevServer.Port, 6060},
+		{"DevServer.EnableMetrics", c.DevServer.EnableMetrics, true}, {"DevServer.EnablePprof", c.DevServer.EnablePprof, false},
+		{"MaxHeaderBytes", c.MaxHeaderBytes, 32 << 10}, {"Coalesce", c.Coalesce, true},
+		{"Mysql.MaxOpenConns", c.Mysql.MaxOpenConns, 32}, {"Mysql.MaxIdleConns", c.Mysql.MaxIdleConns, 32},
+		{"Mysql.ConnMaxLifetime", c.Mysql.ConnMaxLifetime, 30 * time.Minute}, {"Mysql.ConnMaxIdleTime", c.Mysql.ConnMaxIdleTime, 5 * time.Minute},
+		{"Mysql.SlowThreshold", c.Mysql.SlowThreshold, 500 * time.Millisecond}, {"Mysql.MaxReplicaLag", c.Mysql.MaxReplicaLag, 5 * time.Second},
+		{"Auth.Audience", c.Auth.Audience, "project-api"},
+	} {
+		if tc.got != tc.def {
+			t.Errorf("%s = %v, want the documented default %v", tc.key, tc.got, tc.def)
+		}
+	}
+	// A file still wins over a default.
+	if err := os.WriteFile(file, []byte("Port: 9999\nDevServer: {EnablePprof: true}\nMiddlewares: {Breaker: true}\nMysql: {DataSource: 'u:p@tcp(db:3306)/project'}\nAuth: {Disabled: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(file); err != nil || c.Port != 9999 || !c.DevServer.EnablePprof || !c.Middlewares.Breaker || c.DevServer.Port != 6060 {
+		t.Fatalf("the file's own values: %+v %v", c.RestConf, err)
 	}
 }
 

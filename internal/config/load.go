@@ -1,6 +1,7 @@
 package config
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -13,13 +14,35 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Load reads and validates the config file (environment overrides applied).
-// Every error is one line that names the bad key. It starts nothing: the
-// caller runs c.SetUp() (logging, DevServer, tracing) when it serves.
+//go:embed defaults.yaml
+var defaults string
+
+// Load reads and validates the config file (YAML, or JSON), layered over
+// the service's defaults (defaults.yaml: what differs from go-zero's), with
+// the environment overrides applied. Every error is one line that names
+// the bad key. It starts nothing: the caller runs c.SetUp() (logging,
+// DevServer, tracing) when it serves.
 func Load(path string) (Config, error) {
+	file, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	c, err := LoadBytes(file)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, nameBadValue(file, err))
+	}
+	return c, nil
+}
+
+// LoadBytes is Load of a config file's content.
+func LoadBytes(file []byte) (Config, error) {
 	var c Config
-	if err := conf.Load(path, &c); err != nil {
-		return c, fmt.Errorf("config %s: %w", path, nameBadValue(path, err))
+	merged, err := MergeYAML(defaults, string(file))
+	if err != nil {
+		return c, err
+	}
+	if err := conf.LoadFromYamlBytes(merged, &c); err != nil {
+		return c, err
 	}
 	// go-zero's env= option does not fill lists: MYSQL_REPLICA_DSNS is read here.
 	if v, ok := os.LookupEnv(ReplicasEnv); ok {
@@ -30,10 +53,36 @@ func Load(path string) (Config, error) {
 			}
 		}
 		if err := c.Validate(); err != nil {
-			return c, fmt.Errorf("config %s: %w", path, err)
+			return c, err
 		}
 	}
 	return c, nil
+}
+
+// MergeYAML merges YAML documents into one, in order: a mapping merges key
+// by key, anything else replaces. (JSON is YAML.)
+func MergeYAML(docs ...string) ([]byte, error) {
+	merged := map[string]any{}
+	for i, doc := range docs {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("YAML layer %d: %w", i, err)
+		}
+		merge(merged, m)
+	}
+	return yaml.Marshal(merged)
+}
+
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if sub, ok := v.(map[string]any); ok {
+			if d, ok := dst[k].(map[string]any); ok {
+				merge(d, sub)
+				continue
+			}
+		}
+		dst[k] = v
+	}
 }
 
 var quotedValue = regexp.MustCompile(`invalid duration "((?:[^"\\]|\\.)*)"`)
@@ -41,18 +90,16 @@ var quotedValue = regexp.MustCompile(`invalid duration "((?:[^"\\]|\\.)*)"`)
 // nameBadValue adds the key to go-zero's duration errors, which quote only
 // the bad value ("time: invalid duration \"banana\""): it finds the keys of
 // the file (or the environment variables) that hold that value.
-func nameBadValue(path string, err error) error {
+func nameBadValue(content []byte, err error) error {
 	m := quotedValue.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err
 	}
 	bad := m[1]
 	var keys []string
-	if content, readErr := os.ReadFile(path); readErr == nil {
-		var tree map[string]any
-		if yaml.Unmarshal(content, &tree) == nil {
-			keys = findKeys("", tree, bad)
-		}
+	var tree map[string]any
+	if yaml.Unmarshal(content, &tree) == nil {
+		keys = findKeys("", tree, bad)
 	}
 	for _, env := range envKeys(reflect.TypeOf(Config{})) {
 		if os.Getenv(env) == bad {

@@ -32,9 +32,14 @@ const (
 	Unauthenticated  Code = "unauthenticated"
 	PermissionDenied Code = "permission_denied"
 	NotFound         Code = "not_found"
-	Timeout          Code = "timeout"
-	Unavailable      Code = "unavailable"
-	Internal         Code = "internal"
+	// MethodNotAllowed is a method the route does not serve (every route
+	// serves GET and HEAD).
+	MethodNotAllowed Code = "method_not_allowed"
+	// HeaderTooLarge is a request whose header exceeds MaxHeaderBytes.
+	HeaderTooLarge Code = "header_too_large"
+	Timeout        Code = "timeout"
+	Unavailable    Code = "unavailable"
+	Internal       Code = "internal"
 	// Canceled is the client having gone away; nobody reads the answer, it
 	// only shows up in access logs and metrics (as nginx's 499).
 	Canceled Code = "canceled"
@@ -54,6 +59,8 @@ var kinds = map[Code]struct {
 	Unauthenticated:  {http.StatusUnauthorized, "a valid bearer token is required"},
 	PermissionDenied: {http.StatusForbidden, "the token does not grant access to this resource"},
 	NotFound:         {http.StatusNotFound, "no such resource"},
+	HeaderTooLarge:   {http.StatusRequestHeaderFieldsTooLarge, "the request's header is too large"},
+	MethodNotAllowed: {http.StatusMethodNotAllowed, "this method is not allowed on this route; use GET or HEAD"},
 	Timeout:          {http.StatusGatewayTimeout, "the request did not complete within its deadline; retry later"},
 	Unavailable:      {http.StatusServiceUnavailable, "the service cannot reach its database right now; retry later"},
 	Internal:         {http.StatusInternalServerError, "internal error; it has been logged"},

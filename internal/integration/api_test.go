@@ -139,7 +139,7 @@ func TestAPI(t *testing.T) {
 			tc.check(t, res.Body)
 		})
 	}
-	if st := svc.Svc.DB.Stats(); st.InUse != 0 {
+	if st := svc.Svc.Store.PrimaryStats(); st.InUse != 0 {
 		t.Fatalf("pool InUse = %d after all requests, want 0", st.InUse)
 	}
 }

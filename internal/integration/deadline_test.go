@@ -98,8 +98,8 @@ func TestDeadline_504AndNoConnectionHeld(t *testing.T) {
 	}
 	// Connections come back well before the injected latency would have let
 	// the queries finish on their own (10 x timeout).
-	if !servicetest.Eventually(2*timeout, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
-		t.Fatalf("pool InUse = %d after the deadline, want 0", s.Svc.DB.Stats().InUse)
+	if !servicetest.Eventually(2*timeout, func() bool { return s.Svc.Store.PrimaryStats().InUse == 0 }) {
+		t.Fatalf("pool InUse = %d after the deadline, want 0", s.Svc.Store.PrimaryStats().InUse)
 	}
 	p.Reset()
 	if res := servicetest.Get(t, s.URL+"/project/1"); res.Status != http.StatusOK {
@@ -130,14 +130,14 @@ func TestDisconnect_CancelsQueries(t *testing.T) {
 			t.Errorf("request finished with %d; want it abandoned", res.StatusCode)
 		}
 	}()
-	if !servicetest.Eventually(slow/2, func() bool { return s.Svc.DB.Stats().InUse > 0 }) {
+	if !servicetest.Eventually(slow/2, func() bool { return s.Svc.Store.PrimaryStats().InUse > 0 }) {
 		t.Fatal("the request's queries never took a connection")
 	}
 	abandoned := time.Now()
 	cancel()
 	<-done
-	if !servicetest.Eventually(slow/2, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
-		t.Fatalf("pool InUse = %d %s after the client left, want 0", s.Svc.DB.Stats().InUse, time.Since(abandoned))
+	if !servicetest.Eventually(slow/2, func() bool { return s.Svc.Store.PrimaryStats().InUse == 0 }) {
+		t.Fatalf("pool InUse = %d %s after the client left, want 0", s.Svc.Store.PrimaryStats().InUse, time.Since(abandoned))
 	}
 	t.Logf("connections back %s after the client disconnected (injected latency %s)", time.Since(abandoned), slow)
 }

@@ -122,8 +122,8 @@ func TestFault_BlackholeOpensTheBreaker(t *testing.T) {
 	if fastRefusals < 3 {
 		t.Fatal("the breaker never opened: requests kept waiting for the full timeout")
 	}
-	if !servicetest.Eventually(2*time.Second, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
-		t.Fatalf("pool InUse = %d with the database blackholed, want 0", s.Svc.DB.Stats().InUse)
+	if !servicetest.Eventually(2*time.Second, func() bool { return s.Svc.Store.PrimaryStats().InUse == 0 }) {
+		t.Fatalf("pool InUse = %d with the database blackholed, want 0", s.Svc.Store.PrimaryStats().InUse)
 	}
 	p.Reset()
 	if !servicetest.Eventually(10*time.Second, func() bool { return servicetest.Get(t, s.URL+"/project/1").Status == http.StatusOK }) {
@@ -162,7 +162,7 @@ func TestFault_ConnectionResetMidQuery(t *testing.T) {
 			t.Fatalf("request %d after recovery: %d %s", i, res.Status, res.Body)
 		}
 	}
-	if st := s.Svc.DB.Stats(); st.InUse != 0 || st.OpenConnections > 32 {
+	if st := s.Svc.Store.PrimaryStats(); st.InUse != 0 || st.OpenConnections > 32 {
 		t.Fatalf("pool after resets: %+v", st)
 	}
 	goroutinesBackTo(t, baseline)
@@ -201,8 +201,8 @@ func TestFault_SlowLinks(t *testing.T) {
 			if took > timeout+timeout/2 {
 				t.Fatalf("answered after %s, want within 1.5 x timeout (%s)", took, timeout+timeout/2)
 			}
-			if !servicetest.Eventually(2*timeout, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
-				t.Fatalf("pool InUse = %d", s.Svc.DB.Stats().InUse)
+			if !servicetest.Eventually(2*timeout, func() bool { return s.Svc.Store.PrimaryStats().InUse == 0 }) {
+				t.Fatalf("pool InUse = %d", s.Svc.Store.PrimaryStats().InUse)
 			}
 			p.Reset()
 			if !servicetest.Eventually(10*time.Second, func() bool { return servicetest.Get(t, s.URL+"/project/1").Status == http.StatusOK }) {

@@ -29,7 +29,7 @@ func replicatedService(t *testing.T, c *replicatest.Cluster, overrides ...string
 	primary, replicas := c.ServiceUserDSNs(t)
 	yaml := fmt.Sprintf("Mysql: {Replicas: [%q, %q]}", replicas[0], replicas[1])
 	s := servicetest.Start(t, servicetest.Config(t, primary, append([]string{yaml, "CpuThreshold: 0"}, overrides...)...))
-	if !servicetest.Eventually(10*time.Second, func() bool { return s.Svc.Replicas.Healthy(0) && s.Svc.Replicas.Healthy(1) }) {
+	if !servicetest.Eventually(10*time.Second, func() bool { return s.Svc.Store.ReplicaHealthy(0) && s.Svc.Store.ReplicaHealthy(1) }) {
 		t.Fatal("the replicas did not enter rotation within 10 s")
 	}
 	return s
@@ -209,9 +209,9 @@ func TestReplicas_RoutingLagAndOneServerPerRecord(t *testing.T) {
 		}
 		written := time.Now()
 		c.WaitReplicated(t, replicatest.Replica(1))
-		ejected := waitFor(t, written, bound+3*time.Second, "the lagging replica-1 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(0) })
+		ejected := waitFor(t, written, bound+3*time.Second, "the lagging replica-1 out of rotation", func() bool { return !s.Svc.Store.ReplicaHealthy(0) })
 		t.Logf("replica-1 ejected %s after the write (bound %s)", ejected.Round(time.Millisecond), bound)
-		if !s.Svc.Replicas.Healthy(1) {
+		if !s.Svc.Store.ReplicaHealthy(1) {
 			t.Fatal("the up-to-date replica-2 left rotation too")
 		}
 		stop := make(chan struct{})
@@ -236,7 +236,7 @@ func TestReplicas_RoutingLagAndOneServerPerRecord(t *testing.T) {
 		time.Sleep(time.Second)
 		killed := time.Now()
 		c.Kill(t, replicatest.Replica(1))
-		took := waitFor(t, killed, 2*time.Second, "killed replica-2 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(1) })
+		took := waitFor(t, killed, 2*time.Second, "killed replica-2 out of rotation", func() bool { return !s.Svc.Store.ReplicaHealthy(1) })
 		time.Sleep(2 * time.Second)
 		close(stop)
 		wg.Wait()
@@ -257,11 +257,11 @@ func TestReplicas_CutOffAndAllDown(t *testing.T) {
 		time.Sleep(time.Second)
 		cut := time.Now()
 		c.Disconnect(t, replicatest.Replica(0))
-		out := waitFor(t, cut, 2*time.Second, "silent replica-1 out of rotation", func() bool { return !s.Svc.Replicas.Healthy(0) })
+		out := waitFor(t, cut, 2*time.Second, "silent replica-1 out of rotation", func() bool { return !s.Svc.Store.ReplicaHealthy(0) })
 		time.Sleep(2 * time.Second)
 		healed := time.Now()
 		c.Reconnect(t, replicatest.Replica(0))
-		back := waitFor(t, healed, 5*time.Second, "replica-1 back in rotation", func() bool { return s.Svc.Replicas.Healthy(0) })
+		back := waitFor(t, healed, 5*time.Second, "replica-1 back in rotation", func() bool { return s.Svc.Store.ReplicaHealthy(0) })
 		time.Sleep(time.Second)
 		close(stop)
 		wg.Wait()
@@ -280,7 +280,7 @@ func TestReplicas_CutOffAndAllDown(t *testing.T) {
 		c.Kill(t, replicatest.Replica(0))
 		c.Kill(t, replicatest.Replica(1))
 		waitFor(t, killed, 2*time.Second, "both replicas out of rotation", func() bool {
-			return !s.Svc.Replicas.Healthy(0) && !s.Svc.Replicas.Healthy(1)
+			return !s.Svc.Store.ReplicaHealthy(0) && !s.Svc.Store.ReplicaHealthy(1)
 		})
 		before := c.SelectCount(t, replicatest.Primary)
 		for range 20 {

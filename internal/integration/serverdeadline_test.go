@@ -106,8 +106,8 @@ func TestServerSideDeadline_StatementStopsAtTheDeadline(t *testing.T) {
 		}
 		gone := time.Since(deadline)
 		// Every connection is back and usable before the next variant.
-		if !servicetest.Eventually(natural, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
-			t.Fatalf("pool InUse = %d", s.Svc.DB.Stats().InUse)
+		if !servicetest.Eventually(natural, func() bool { return s.Svc.Store.PrimaryStats().InUse == 0 }) {
+			t.Fatalf("pool InUse = %d", s.Svc.Store.PrimaryStats().InUse)
 		}
 		return gone
 	}

@@ -2,12 +2,13 @@
 // goctl 1.10.2
 
 // Package middleware holds the route middlewares project.api declares:
-// Auth (who is calling) and Audit (the access trail, and the conditional
-// GET that needs the same buffered answer).
+// Audit (the answers of the route are audited), Auth (who is calling) and
+// RateLimit (how often).
 package middleware
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -61,8 +62,12 @@ func (m *AuthMiddleware) Handle(next http.HandlerFunc) http.HandlerFunc {
 		if !p.HasProjectScope() {
 			metricRefusals.Inc("insufficient_scope")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope", scope="`+auth.ScopeRead+` `+auth.ScopeReadAll+`"`)
-			httpx.ErrorCtx(ctx, w, errs.Newf(errs.PermissionDenied,
-				"the token grants no project access: it needs scope %s (with a project_ids claim) or %s", auth.ScopeRead, auth.ScopeReadAll))
+			message := fmt.Sprintf("the token grants no project access: it needs scope %s (with a project_ids claim) or %s", auth.ScopeRead, auth.ScopeReadAll)
+			if p.GrantRefused != "" {
+				message += "; its " + auth.ScopeRead + " grant is refused: " + p.GrantRefused
+				logx.WithContext(ctx).Infow("project:read grant refused", logx.Field("reason", p.GrantRefused))
+			}
+			httpx.ErrorCtx(ctx, w, errs.New(errs.PermissionDenied, message, nil))
 			return
 		}
 		next(w, r.WithContext(ctx))

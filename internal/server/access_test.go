@@ -1,19 +1,16 @@
 package server_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/clinicaldata/projectsvc/internal/auth"
-	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
-	"github.com/clinicaldata/projectsvc/model"
 )
 
 // The callers of the access tests.
@@ -23,49 +20,14 @@ var (
 	noProjects = oidctest.Client{ID: "no-projects", Secret: "secret-3", Scopes: []string{"openid"}}
 )
 
-// auditLog is a fake access_audit table.
-type auditLog struct {
-	mu   sync.Mutex
-	rows []*model.AccessAudit
-	fail error // InsertAll fails with it when set
-}
-
-func (a *auditLog) insert(_ context.Context, rows []*model.AccessAudit) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fail != nil {
-		return a.fail
-	}
-	a.rows = append(a.rows, rows...)
-	return nil
-}
-
-func (a *auditLog) take() []*model.AccessAudit {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	r := a.rows
-	a.rows = nil
-	return r
-}
-
-func (a *auditLog) failWith(err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.fail = err
-}
-
 // securedServer is the service over fakes with authentication on, against
 // a real OpenID Provider, and a fake audit table.
-func securedServer(t *testing.T) (*servicetest.Service, *oidctest.Issuer, *auditLog) {
+func securedServer(t *testing.T) (*servicetest.Service, *oidctest.Issuer, *fakes.AuditTable) {
 	t.Helper()
 	iss := oidctest.Start(t, readsAll, readsOne, noProjects)
-	audit := &auditLog{}
-	m := seeded()
+	audit := &fakes.AuditTable{}
 	c := servicetest.Config(t, servicetest.NoDatabase, servicetest.Issuer(iss.URL))
-	s := servicetest.Start(t, c, svc.WithModels(func(s *svc.ServiceContext) {
-		m.install(s)
-		s.AccessAuditModel = fakes.AccessAudit(audit.insert)
-	}))
+	s := servicetest.Start(t, c, store.WithModels(seeded().install), store.WithModels(audit.Install))
 	return s, iss, audit
 }
 
@@ -82,9 +44,9 @@ func TestAccess_RefusalsAre401WithTheBearerChallengeAndLeaveNoAuditRow(t *testin
 	}{
 		{"get401NoToken", "", `Bearer realm="project-api"`},
 		{"get401OtherScheme", "Basic dXNlcjpwYXNz", `Bearer realm="project-api"`},
-		{"get401EmptyBearer", "Bearer ", `Bearer realm="project-api", error="invalid_token"`},
-		{"get401Garbage", "Bearer garbage", `Bearer realm="project-api", error="invalid_token"`},
-		{"get401Expired", "Bearer " + iss.Sign(expired), `Bearer realm="project-api", error="invalid_token"`},
+		{"get401EmptyBearer", "Bearer ", `Bearer realm="project-api", error="invalid_token", error_description="the token is malformed"`},
+		{"get401Garbage", "Bearer garbage", `Bearer realm="project-api", error="invalid_token", error_description="the token is malformed"`},
+		{"get401Expired", "Bearer " + iss.Sign(expired), `Bearer realm="project-api", error="invalid_token", error_description="the token has expired"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{}
@@ -98,15 +60,15 @@ func TestAccess_RefusalsAre401WithTheBearerChallengeAndLeaveNoAuditRow(t *testin
 			if code := servicetest.ErrorCode(t, res.Body); code != "unauthenticated" {
 				t.Fatalf("code %q, want unauthenticated", code)
 			}
-			if got := res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, tc.challenge) {
-				t.Fatalf("WWW-Authenticate %q, want it to start with %q", got, tc.challenge)
+			if got := res.Header.Values("WWW-Authenticate"); len(got) != 1 || got[0] != tc.challenge {
+				t.Fatalf("WWW-Authenticate %q, want exactly %q", got, tc.challenge)
 			}
 			if strings.Contains(res.Body, "Trial") || strings.Contains(res.Body, "CTP-") {
 				t.Fatalf("a refused request got record data: %s", res.Body)
 			}
 		})
 	}
-	if rows := audit.take(); len(rows) != 0 {
+	if rows := audit.Take(); len(rows) != 0 {
 		t.Fatalf("401s left %d audit rows, want none", len(rows))
 	}
 }
@@ -120,7 +82,7 @@ func TestAccess_NoProjectScopeIs403AndAudited(t *testing.T) {
 	if got := res.Header.Get("WWW-Authenticate"); !strings.Contains(got, `error="insufficient_scope"`) {
 		t.Fatalf("WWW-Authenticate %q, want insufficient_scope", got)
 	}
-	rows := audit.take()
+	rows := audit.Take()
 	if len(rows) != 1 || rows[0].Status != 403 || rows[0].Subject != "no-projects" || rows[0].GrantedBy != "" {
 		t.Fatalf("audit rows %+v, want one 403 row for no-projects", rows)
 	}
@@ -151,7 +113,7 @@ func TestAccess_ProjectOutsideTheGrantAnswersExactlyLikeAMissingOne(t *testing.T
 			t.Errorf("header %s differs: %q vs %q", h, outside.Header.Get(h), absent.Header.Get(h))
 		}
 	}
-	rows := audit.take()
+	rows := audit.Take()
 	if len(rows) != 4 {
 		t.Fatalf("%d audit rows, want 4", len(rows))
 	}
@@ -205,7 +167,7 @@ func TestAccess_200CarriesValidatorsAnd304AndHEADAreAudited(t *testing.T) {
 
 	var statuses []uint64
 	var methods []string
-	for _, r := range audit.take() {
+	for _, r := range audit.Take() {
 		statuses = append(statuses, r.Status)
 		methods = append(methods, r.Method)
 	}
@@ -226,7 +188,7 @@ func TestAccess_200CarriesValidatorsAnd304AndHEADAreAudited(t *testing.T) {
 func TestAccess_FailsClosedWhenTheAuditRowCannotBeWritten(t *testing.T) {
 	s, iss, audit := securedServer(t)
 	h := bearer(iss.MustToken(t, readsAll.ID, readsAll.Secret, auth.ScopeReadAll))
-	audit.failWith(errors.New("Error 1142 (42000): INSERT command denied to user"))
+	audit.FailWith(errors.New("Error 1142 (42000): INSERT command denied to user"))
 	res := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", h)
 	if res.Status != http.StatusServiceUnavailable || servicetest.ErrorCode(t, res.Body) != "unavailable" || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("got %d %s, want 503 unavailable with Retry-After", res.Status, res.Body)
@@ -234,15 +196,22 @@ func TestAccess_FailsClosedWhenTheAuditRowCannotBeWritten(t *testing.T) {
 	if strings.Contains(res.Body, "CTP-") || res.Header.Get("ETag") != "" {
 		t.Fatalf("the record (or its ETag) left without its audit row: %v %s", res.Header, res.Body)
 	}
-	audit.failWith(nil)
+	audit.FailWith(nil)
 	if res := servicetest.Do(t, http.MethodGet, s.URL+"/project/1", h); res.Status != http.StatusOK {
 		t.Fatalf("audit trail back: %d, want 200", res.Status)
 	}
 }
 
 func TestAccess_ProbesNeedNoToken(t *testing.T) {
-	s, _, _ := securedServer(t)
+	s, _, audit := securedServer(t)
 	if res := servicetest.Get(t, s.URL+"/healthz"); res.Status != http.StatusOK {
 		t.Fatalf("/healthz without a token: %d", res.Status)
+	}
+	// Ready or not (a fake database never answers a ping), never a 401.
+	if res := servicetest.Get(t, s.URL+"/readyz"); res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden {
+		t.Fatalf("/readyz without a token: %d %s", res.Status, res.Body)
+	}
+	if rows := audit.Take(); len(rows) != 0 {
+		t.Fatalf("probes left audit rows: %+v", rows)
 	}
 }

@@ -21,9 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clinicaldata/projectsvc/internal/auth"
 	projectlogic "github.com/clinicaldata/projectsvc/internal/logic/project"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
+	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/types"
 	"github.com/clinicaldata/projectsvc/model"
@@ -51,11 +54,11 @@ func FuzzGetProject(f *testing.F) {
 		{"42", "reports=100"},
 		{"1000", "reports=10"},
 		{"1001", ""},                // valid id, no such project
-		{"999999", "x=1"},           // unknown parameters are ignored
+		{"999999", "x=1"},           // unknown parameters are refused
 		{"0", ""},                   // not positive
 		{"-1", ""},                  // not positive
 		{"-0", ""},                  // zero
-		{"+1", ""},                  // non-canonical spelling of 1
+		{"+1", ""},                  // non-canonical spelling of 1: refused
 		{"01", ""},                  // leading zero
 		{" 1", ""},                  // space
 		{"1.5", ""},                 // fraction
@@ -106,7 +109,7 @@ func FuzzGetProject(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 
-	h := fuzzHandler(f)
+	h, authorization, audit := fuzzHandler(f)
 	f.Fuzz(func(t *testing.T, seg, query string) {
 		target := "/project/" + seg + "?" + query
 		req, err := http.NewRequest(http.MethodGet, target, nil)
@@ -115,15 +118,44 @@ func FuzzGetProject(f *testing.F) {
 		}
 		req.RemoteAddr = "127.0.0.1:4321"
 		req.RequestURI = target
+		req.Header.Set("Authorization", authorization)
 
 		fuzzViolations.reset()
+		audit.Take()
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if v := fuzzViolations.take(); len(v) > 0 {
 			t.Fatalf("%q: the models were called with arguments outside the contract: %v", target, v)
 		}
-		fuzzCheck(t, target, req.URL, rec.Code, rec.Header(), rec.Body.Bytes())
+		answered := fuzzCheck(t, target, req.URL, rec.Code, rec.Header(), rec.Body.Bytes())
+		fuzzCheckAudit(t, target, answered, rec.Code, audit.Take())
 	})
+}
+
+// fuzzCheckAudit checks the audit rows of an answer to a verified caller
+// (read-all) against the outcome it matched: a record (200) or a project
+// that does not exist (404) has exactly one row naming that project, with
+// the status sent; a 400 has at most one row, naming no project; nothing
+// else may name a project. Every spelling of an id meets the audit here:
+// no 200 leaves without the row of the project it carries.
+func fuzzCheckAudit(t *testing.T, target string, o fuzzOutcome, status int, rows []*model.AccessAudit) {
+	t.Helper()
+	switch {
+	case o.other != "" || (status != http.StatusOK && o.id == 0):
+		for _, r := range rows {
+			if r.ProjectId.Valid || r.Status != uint64(status) {
+				t.Fatalf("%q (%d): audit row %+v, want none naming a project, and the status sent", target, status, r)
+			}
+		}
+		if len(rows) > 1 {
+			t.Fatalf("%q (%d): %d audit rows, want at most one", target, status, len(rows))
+		}
+	default:
+		if len(rows) != 1 || !rows[0].ProjectId.Valid || uint64(rows[0].ProjectId.Int64) != o.id ||
+			rows[0].Status != uint64(status) || rows[0].GrantedBy != auth.ScopeReadAll {
+			t.Fatalf("%q (%d, project %d): audit rows %+v, want one naming project %d with status %d", target, status, o.id, rows, o.id, status)
+		}
+	}
 }
 
 // ---- the service under fuzz ----
@@ -134,22 +166,41 @@ func FuzzGetProject(f *testing.F) {
 // Load shedding is off: the fuzzer keeps both cores busy, and go-zero's
 // CPU-based shedder would then answer 503 for reasons that have nothing to
 // do with the input (overload is the soak test's business, not this one's).
-func fuzzHandler(tb testing.TB) http.Handler {
+//
+// Authentication is on (a real OpenID Provider): every request carries a
+// read-all token, and every answer meets the audit trail (a fake table).
+func fuzzHandler(tb testing.TB) (h http.Handler, authorization string, audit *fakes.AuditTable) {
 	tb.Helper()
-	c := servicetest.Config(tb, servicetest.NoDatabase, "Timeout: 10000", "CpuThreshold: 0")
+	iss := oidctest.Start(tb, readsAll)
+	authorization = "Bearer " + iss.MustToken(tb, readsAll.ID, readsAll.Secret, auth.ScopeReadAll)
+	audit = &fakes.AuditTable{}
+	c := servicetest.Config(tb, servicetest.NoDatabase, "Timeout: 10000", "CpuThreshold: 0", servicetest.Issuer(iss.URL))
 	// A database whose ping succeeds: /readyz is reachable too, e.g. as
 	// /project/../readyz (production always has a pool).
 	db := sql.OpenDB(okConnector{})
 	tb.Cleanup(func() { db.Close() })
-	s, err := svc.NewServiceContext(c, svc.WithDB(db), svc.WithModels(func(s *svc.ServiceContext) {
-		s.ProjectModel = fakes.Project(fuzzFindProject)
-		s.ProjectInstitutionModel = fakes.ProjectInstitution(fuzzFindInstitutions)
-		s.ProjectReportModel = fakes.ProjectReport(fuzzFindReports)
-	}))
+	s, err := svc.NewServiceContext(c, store.WithDB(db), store.WithModels(func(m *store.Models) {
+		m.Project = fakes.Project(fuzzFindProject)
+		m.ProjectInstitution = fakes.ProjectInstitution(fuzzFindInstitutions)
+		m.ProjectReport = fakes.ProjectReport(fuzzFindReports)
+	}), store.WithModels(audit.Install))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return servicetest.Handler(tb, s)
+	tb.Cleanup(func() { _ = s.Close() })
+	waitForKeys(tb, s)
+	return servicetest.Handler(tb, s), authorization, audit
+}
+
+// waitForKeys waits until s's verifier has the issuer's keys: a fuzz
+// worker starting on a busy machine may take longer than the service's
+// own start-up wait, and its first answers would be 503s that have
+// nothing to do with the input.
+func waitForKeys(tb testing.TB, s *svc.ServiceContext) {
+	tb.Helper()
+	if !servicetest.Eventually(30*time.Second, s.Verifier.Ready) {
+		tb.Fatal("the issuer's keys were not loaded within 30 s")
+	}
 }
 
 // okConnector is a database whose ping succeeds and that runs no SQL.
@@ -273,6 +324,8 @@ func (o fuzzOutcome) String() string {
 		return "any non-5xx JSON answer of " + o.other
 	case o.status == http.StatusOK:
 		return fmt.Sprintf("200 project %d, limit %d", o.id, o.limit)
+	case o.id != 0:
+		return fmt.Sprintf("%d project %d", o.status, o.id)
 	default:
 		return fmt.Sprint(o.status)
 	}
@@ -296,10 +349,11 @@ const (
 //     RFC 3986 treats as data inside a segment, not as a separator: for
 //     those a strict 400/404 is accepted too, but a 200 must still be the
 //     record of the id the normalised path names.
-//   - id: a decimal integer (optional sign, ASCII digits) in 1..MaxInt64,
-//     else 400 invalid_argument; "+1" and "01" spell 1 (200 with project 1,
-//     or 400 for a strict parser). Unicode digits, spaces, fractions,
-//     exponents, hex, '_' are not decimal integers: 400.
+//   - id: a decimal integer (ASCII digits) in 1..MaxInt64 written plainly,
+//     else 400 invalid_argument: "+1" and "01" are refused (README: a
+//     project has one id). Unicode digits, spaces, fractions, exponents,
+//     hex, '_' are not decimal integers: 400.
+//   - A query parameter other than reports (or go-zero's reports[]) is 400.
 //   - A malformed query string (bad escape, ';' separator) is 400.
 //   - reports: the query parameter "reports" (form-decoded: '+' is a space);
 //     absent: 10; one value: a decimal integer in 1..100, else 400.
@@ -343,13 +397,18 @@ func fuzzExpect(target string, u *url.URL) []fuzzOutcome {
 		return out
 	}
 	if !canonical {
-		add(bad)
+		return []fuzzOutcome{bad} // a resource has one name: +1 and 01 are refused
 	}
 
 	values, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		add(bad)
 		return out
+	}
+	for key := range values {
+		if strings.TrimSuffix(key, "[]") != "reports" {
+			return []fuzzOutcome{bad} // a parameter the route does not take
+		}
 	}
 	n := 0
 	for _, vs := range values {
@@ -393,7 +452,7 @@ func fuzzExpect(target string, u *url.URL) []fuzzOutcome {
 
 	for _, l := range limits {
 		if id > fuzzProjects {
-			add(missing)
+			add(fuzzOutcome{status: http.StatusNotFound, id: id})
 		} else {
 			add(fuzzOutcome{status: http.StatusOK, id: id, limit: l})
 		}
@@ -423,7 +482,7 @@ func fuzzDecimal(s string, min, max uint64) (v uint64, ok, canonical bool) {
 var fuzzLeaks = []string{"strconv", "ParseInt", "invalid syntax", "value out of range", "sql", "SQL",
 	"mysql", "goroutine", "panic", ".go:", "runtime error", "mapping", "reflect", "errgroup", "context deadline"}
 
-func fuzzCheck(t *testing.T, target string, u *url.URL, status int, header http.Header, body []byte) {
+func fuzzCheck(t *testing.T, target string, u *url.URL, status int, header http.Header, body []byte) fuzzOutcome {
 	t.Helper()
 	allowed := fuzzExpect(target, u)
 	if len(allowed) == 0 {
@@ -438,14 +497,14 @@ func fuzzCheck(t *testing.T, target string, u *url.URL, status int, header http.
 			if status >= http.StatusInternalServerError || !json.Valid(body) {
 				t.Fatalf("%q (%s): status %d, body %.300s: want a non-5xx JSON answer", target, o.other, status, body)
 			}
-			return
+			return o
 		}
 		if o.status != status {
 			continue
 		}
 		err := fuzzMatch(o, target, u, body)
 		if err == nil {
-			return
+			return o
 		}
 		errs = append(errs, fmt.Sprintf("as %v: %v", o, err))
 	}
@@ -453,6 +512,7 @@ func fuzzCheck(t *testing.T, target string, u *url.URL, status int, header http.
 		t.Fatalf("%q: status %d, want one of %v; body: %.300s", target, status, allowed, body)
 	}
 	t.Fatalf("%q: status %d but the body is wrong:\n  %s\nbody: %.500s", target, status, strings.Join(errs, "\n  "), body)
+	return fuzzOutcome{}
 }
 
 // fuzzMatch checks body against one acceptable outcome of the same status.

@@ -6,15 +6,20 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
+	"github.com/zeromicro/go-zero/core/logx"
 	"github.com/zeromicro/go-zero/core/proc"
 	"github.com/zeromicro/go-zero/rest"
 	"github.com/zeromicro/go-zero/rest/httpx"
 	"github.com/zeromicro/go-zero/rest/router"
 
+	"github.com/clinicaldata/projectsvc/internal/audit"
 	"github.com/clinicaldata/projectsvc/internal/errs"
 	"github.com/clinicaldata/projectsvc/internal/handler"
 	"github.com/clinicaldata/projectsvc/internal/svc"
@@ -34,7 +39,7 @@ type Server struct {
 func New(svcCtx *svc.ServiceContext) (*Server, error) {
 	rc := svcCtx.Config.RestConf
 	rc.CpuThreshold = sheddingThreshold(svcCtx.Config)
-	rs, err := newRest(rc)
+	rs, err := newRest(rc, svcCtx.Config.MaxHeaderBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -53,40 +58,64 @@ func New(svcCtx *svc.ServiceContext) (*Server, error) {
 
 // newRest is the service's rest.Server without routes: go-zero's
 // middlewares (its access log replaced by the guard's), the one error
-// table, the response guard and JSON 404/405.
-func newRest(c rest.RestConf) (*rest.Server, error) {
+// table, the guard (request ids, header bound, JSON errors) and JSON
+// 404/405.
+func newRest(c rest.RestConf, maxHeaderBytes int) (*rest.Server, error) {
 	httpx.SetErrorHandlerCtx(errs.Handle)
 	// The guard writes the access log (accessLog): go-zero's would dump
 	// the request, bearer token included, for every 5xx. The request
-	// deadline is the service's own (deadline.go), without go-zero's copy
+	// deadline is the service's own (answer.go), without go-zero's copy
 	// of every answer and its Accept: text/event-stream exemption.
 	c.Middlewares.Log = false
 	c.Middlewares.Timeout = false
 	rs, err := rest.NewServer(c,
-		rest.WithRouter(guardRouter{router.NewRouter()}),
+		rest.WithRouter(guardRouter{Router: router.NewRouter(), maxHeaderBytes: maxHeaderBytes}),
 		rest.WithNotFoundHandler(errorHandler(errs.Newf(errs.NotFound, "no such route"))),
-		rest.WithNotAllowedHandler(errorHandler(errs.Newf(errs.InvalidArgument, "method not allowed on this route"))),
+		rest.WithNotAllowedHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", "GET, HEAD")
+			httpx.ErrorCtx(r.Context(), w, errs.New(errs.MethodNotAllowed, "", nil))
+		})),
 	)
 	if err != nil {
 		return nil, err
 	}
 	quietShedding() // after rest.NewServer: it sets logx up
 	if c.Timeout > 0 {
-		rs.Use(deadline(time.Duration(c.Timeout) * time.Millisecond))
+		rs.Use(answering(time.Duration(c.Timeout) * time.Millisecond))
 	}
 	return rs, nil
 }
 
 // Start serves until a SIGTERM/SIGINT has drained the server, with the
-// network timeouts go-zero sets when its own timeout middleware is on: a
-// client cannot hold a connection by sending or reading slowly.
+// network timeouts go-zero sets when its own timeout middleware is on (a
+// client cannot hold a connection by sending or reading slowly; the write
+// timeout leaves room for an answer's audit rows after the deadline) and
+// the header bound: past MaxHeaderBytes the guard answers 431, past 4 KiB
+// more net/http stops reading and answers its own plain-text 431.
+//
+// Once it listens it logs the address (with Port: 0, the one the system
+// chose) and writes it to AddrFile, where -healthcheck finds it whatever
+// config file the service was started with.
 func (s *Server) Start() {
 	timeout := time.Duration(s.svcCtx.Config.Timeout) * time.Millisecond
 	s.Server.StartWithOpts(func(hs *http.Server) {
 		hs.ReadTimeout = 4 * timeout / 5
-		hs.WriteTimeout = 11 * timeout / 10
+		hs.WriteTimeout = 11*timeout/10 + audit.WriteTimeout
+		hs.MaxHeaderBytes = s.svcCtx.Config.MaxHeaderBytes
+		hs.BaseContext = func(l net.Listener) context.Context {
+			addr := l.Addr().String()
+			logx.Infof("listening on %s", addr)
+			if err := os.WriteFile(AddrFile, []byte(addr+"\n"), 0o644); err != nil {
+				logx.Infof("cannot write %s for -healthcheck (%v): it will read the config file's port", AddrFile, err)
+			}
+			return context.Background()
+		}
 	})
 }
+
+// AddrFile is where a listening service writes its address (for
+// -healthcheck).
+var AddrFile = filepath.Join(os.TempDir(), "project-api.addr")
 
 // Drain marks the server as shutting down: /readyz answers 503 from now on.
 func (s *Server) Drain() { s.draining.Store(true) }
@@ -110,10 +139,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readinessPingTimeout)
 	defer cancel()
-	if err := s.svcCtx.DB.PingContext(ctx); err != nil {
+	if err := s.svcCtx.Store.PingPrimary(ctx); err != nil {
 		// Without the primary, replicas can still serve reads — unless
-		// every answer needs its audit row, which is written on the primary.
-		if rs := s.svcCtx.Replicas; rs == nil || s.svcCtx.AuditTrail != nil || !rs.AnyHealthy() {
+		// every answer needs its audit rows, which are written on the primary.
+		if s.svcCtx.Verifier != nil || !s.svcCtx.Store.AnyReplicaHealthy() {
 			httpx.ErrorCtx(r.Context(), w, errs.New(errs.Unavailable, "the database does not answer", err))
 			return
 		}
@@ -121,28 +150,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	httpx.OkJsonCtx(r.Context(), w, map[string]string{"status": "ready"})
 }
 
-// addHeadRoutes answers HEAD on every GET route (RFC 9110 §9.3.2): the
+// addHeadRoutes answers HEAD on every GET route (RFC 9110 §9.3.2) with the
 // route's own handler, middlewares included — so a HEAD is authenticated
-// and audited like the GET — with the body dropped. Content-Length still
-// tells the GET's size where the handler set it. (Route options such as a
-// per-route timeout are not carried over; the service sets none.)
+// and audited like the GET; the answer holder (answer.go) sends its headers
+// without the body. (Route options such as a per-route timeout are not
+// carried over; the service sets none.)
 func addHeadRoutes(rs *rest.Server) {
 	var heads []rest.Route
 	for _, rt := range rs.Routes() {
 		if rt.Method == http.MethodGet {
-			get := rt.Handler
-			heads = append(heads, rest.Route{Method: http.MethodHead, Path: rt.Path, Handler: func(w http.ResponseWriter, r *http.Request) {
-				get(bodiless{w}, r)
-			}})
+			heads = append(heads, rest.Route{Method: http.MethodHead, Path: rt.Path, Handler: rt.Handler})
 		}
 	}
 	rs.AddRoutes(heads)
 }
-
-// bodiless drops a response's body.
-type bodiless struct{ http.ResponseWriter }
-
-func (b bodiless) Write(p []byte) (int, error) { return len(p), nil }
 
 func errorHandler(e *errs.Error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

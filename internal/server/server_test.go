@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/internal/testing/leakcheck"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
@@ -62,10 +62,10 @@ type fakeModels struct {
 	reports      func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error)
 }
 
-func (m fakeModels) install(s *svc.ServiceContext) {
-	s.ProjectModel = fakes.Project(m.project)
-	s.ProjectInstitutionModel = fakes.ProjectInstitution(m.institutions)
-	s.ProjectReportModel = fakes.ProjectReport(m.reports)
+func (m fakeModels) install(s *store.Models) {
+	s.Project = fakes.Project(m.project)
+	s.ProjectInstitution = fakes.ProjectInstitution(m.institutions)
+	s.ProjectReport = fakes.ProjectReport(m.reports)
 }
 
 // newTestServer serves the real router, middlewares and error table over
@@ -73,7 +73,7 @@ func (m fakeModels) install(s *svc.ServiceContext) {
 func newTestServer(t testing.TB, timeout time.Duration, m fakeModels) *servicetest.Service {
 	t.Helper()
 	c := servicetest.Config(t, servicetest.NoDatabase, fmt.Sprintf("Timeout: %d", timeout.Milliseconds()))
-	return servicetest.Start(t, c, svc.WithModels(m.install))
+	return servicetest.Start(t, c, store.WithModels(m.install))
 }
 
 func TestGetProject_400OnBadInput(t *testing.T) {

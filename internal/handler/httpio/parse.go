@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,11 +25,15 @@ const maxFormValues = 2048
 // Parse fills v (a pointer to a request type) from r's path and query, as
 // httpx.Parse does. Every failure is an *errs.Error of kind InvalidArgument.
 //
-// It refuses what httpx.Parse would otherwise guess at: a query parameter
-// of the type given more than once (go-zero folds "name" and "name[]" into
-// one key and picks one of several values; a request means one thing or it
-// is refused). Parameters the type does not declare are ignored, repeated
-// or not.
+// It refuses what httpx.Parse would otherwise guess at or let through:
+//
+//   - a query parameter the type does not declare (a misspelt ?report=5
+//     would silently be the default);
+//   - a query parameter given more than once (go-zero folds "name" and
+//     "name[]" into one key and picks one of several values; a request
+//     means one thing or it is refused);
+//   - a path integer not written the one way it is written back (a sign,
+//     leading zeros: /project/+1, /project/007): a resource has one name.
 //
 // Request types made only of path and form fields of integer, string or
 // bool kind, with go-zero's default and optional options, are read by a
@@ -37,8 +42,11 @@ const maxFormValues = 2048
 // every input alike.
 func Parse(r *http.Request, v any) error {
 	p := planOf(reflect.TypeOf(v))
+	if err := refuseNonCanonical(pathvar.Vars(r), p.pathInts); err != nil {
+		return err
+	}
 	if !p.fast {
-		if err := refuseRepeated(r.URL.Query(), p.formNames); err != nil {
+		if err := refuseUnexpected(r.URL.Query(), p.formNames); err != nil {
 			return err
 		}
 		if err := httpx.Parse(r, v); err != nil {
@@ -50,7 +58,7 @@ func Parse(r *http.Request, v any) error {
 	if err != nil {
 		return errs.InvalidRequest(err)
 	}
-	if err := refuseRepeated(query, p.formNames); err != nil {
+	if err := refuseUnexpected(query, p.formNames); err != nil {
 		return err
 	}
 	if n := nonEmpty(query); n > maxFormValues {
@@ -83,13 +91,58 @@ func Parse(r *http.Request, v any) error {
 	return nil
 }
 
-func refuseRepeated(query url.Values, names []string) error {
-	for _, name := range names {
+// refuseUnexpected refuses a query parameter that is not among names, or
+// that is given more than once (as name or go-zero's name[]).
+func refuseUnexpected(query url.Values, names []string) error {
+	for key := range query {
+		name := strings.TrimSuffix(key, "[]")
+		if !slices.Contains(names, name) {
+			return errs.Newf(errs.InvalidArgument, "unknown query parameter %q (this route takes: %s)", truncate(key), takes(names))
+		}
 		if len(query[name])+len(query[name+"[]"]) > 1 {
 			return errs.Newf(errs.InvalidArgument, "query parameter %q is given more than once", name)
 		}
 	}
 	return nil
+}
+
+func takes(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// refuseNonCanonical refuses a path integer written otherwise than
+// strconv writes it back: with a '+', leading zeros or "-0". Values that
+// are not decimal integers at all are left to the parsing, which names them.
+func refuseNonCanonical(vars map[string]string, names []string) error {
+	for _, name := range names {
+		raw := vars[name]
+		digits := strings.TrimLeft(raw, "+-")
+		if len(raw)-len(digits) > 1 || digits == "" || strings.Trim(digits, "0123456789") != "" {
+			continue // not a decimal integer: the parsing says so
+		}
+		plain := strings.TrimLeft(digits, "0")
+		if plain == "" {
+			plain = "0"
+		} else if raw[0] == '-' {
+			plain = "-" + plain
+		}
+		if plain != raw {
+			return errs.Newf(errs.InvalidArgument, "%s %q is not written plainly: write it as %s (no sign, no leading zeros)", name, truncate(raw), truncate(plain))
+		}
+	}
+	return nil
+}
+
+// truncate bounds how much of a client's input is quoted back.
+func truncate(s string) string {
+	const maxEcho = 40
+	if len(s) > maxEcho {
+		return s[:maxEcho] + "..."
+	}
+	return s
 }
 
 // first is the first non-empty value (go-zero ignores empty ones).
@@ -147,6 +200,7 @@ type plan struct {
 	fast      bool // every field is a path or form field of a supported kind and options
 	fields    []fieldPlan
 	formNames []string
+	pathInts  []string // the path fields of integer kind
 }
 
 type fieldPlan struct {
@@ -174,6 +228,9 @@ func planOf(t reflect.Type) *plan {
 			if formName != "" {
 				p.formNames = append(p.formNames, formName)
 			}
+			if fp.fromPath && isInt(f.Type.Kind()) {
+				p.pathInts = append(p.pathInts, fp.name)
+			}
 			if !ok {
 				p.fast = false
 			}
@@ -182,6 +239,15 @@ func planOf(t reflect.Type) *plan {
 	}
 	plans.Store(t, p)
 	return p
+}
+
+func isInt(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 // fieldPlanOf reads a field's path:"..." or form:"..." tag; ok is false

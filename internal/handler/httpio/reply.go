@@ -2,9 +2,11 @@ package httpio
 
 import (
 	"bytes"
-	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/zeromicro/go-zero/rest/httpx"
@@ -25,9 +27,13 @@ var (
 type jsonAppender interface{ AppendJSON([]byte) []byte }
 
 // OkJSON answers 200 with v as JSON — the bytes httpx.OkJsonCtx writes (no
-// HTML escaping, no trailing newline) — encoded into a pooled buffer and
-// written in one piece, instead of a fresh buffer grown per answer.
-func OkJSON(ctx context.Context, w http.ResponseWriter, v any) {
+// HTML escaping, no trailing newline) — with its cache validators, or 304
+// when the request's If-None-Match names the representation it would send
+// (RFC 9110 §13.1.2, §15.4.5). The ETag is strong, a digest of the exact
+// bytes, so ?reports=3 and ?reports=10 differ. Answers are confidential and
+// per caller: shared caches must not store them (private) and a private
+// cache must revalidate each use (no-cache); Vary names the credentials.
+func OkJSON(w http.ResponseWriter, r *http.Request, v any) {
 	pooled := replies.Get().(*[]byte)
 	var body []byte
 	if a, ok := v.(jsonAppender); ok {
@@ -37,16 +43,55 @@ func OkJSON(ctx context.Context, w http.ResponseWriter, v any) {
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
-			httpx.ErrorCtx(ctx, w, errs.New(errs.Internal, "", err))
+			httpx.ErrorCtx(r.Context(), w, errs.New(errs.Internal, "", err))
 			return
 		}
 		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
-	w.Header()["Content-Type"] = contentTypeJSON
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	h := w.Header()
+	tag := etagOf(body)
+	h["Etag"] = []string{tag}
+	h["Cache-Control"] = privateNoCache
+	h["Vary"] = varyAuthorization
+	if matchesNoneMatch(r.Header.Values("If-None-Match"), tag) {
+		w.WriteHeader(http.StatusNotModified)
+	} else {
+		h["Content-Type"] = contentTypeJSON
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	}
 	if cap(body) <= maxPooledBody {
 		*pooled = body[:0]
 		replies.Put(pooled)
 	}
+}
+
+// Header values shared by every answer (never modified in place once set).
+var (
+	privateNoCache    = []string{"private, no-cache"}
+	varyAuthorization = []string{"Authorization"}
+)
+
+// etagOf is the strong entity tag of body: 144 bits of its SHA-256.
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	var tag [2 + 24]byte
+	tag[0] = '"'
+	base64.RawURLEncoding.Encode(tag[1:25], sum[:18])
+	tag[25] = '"'
+	return string(tag[:])
+}
+
+// matchesNoneMatch: If-None-Match uses the weak comparison, and "*" matches
+// any current representation.
+func matchesNoneMatch(values []string, tag string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.TrimPrefix(t, "W/") == tag {
+				return true
+			}
+		}
+	}
+	return false
 }

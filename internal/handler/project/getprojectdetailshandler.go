@@ -27,7 +27,7 @@ func GetProjectDetailsHandler(svcCtx *svc.ServiceContext) http.HandlerFunc {
 		if err != nil {
 			httpx.ErrorCtx(r.Context(), w, err)
 		} else {
-			httpio.OkJSON(r.Context(), w, resp)
+			httpio.OkJSON(w, r, resp)
 		}
 	}
 }

@@ -248,8 +248,8 @@ func TestSoak_OutageAndRecovery(t *testing.T) {
 	// back near the baseline.
 	l.records = nil
 	client.CloseIdleConnections()
-	if !servicetest.Eventually(10*time.Second, func() bool { return s.Svc.DB.Stats().InUse == 0 }) {
-		t.Errorf("pool: %d connections still in use after the load", s.Svc.DB.Stats().InUse)
+	if !servicetest.Eventually(10*time.Second, func() bool { return s.Svc.Store.PrimaryStats().InUse == 0 }) {
+		t.Errorf("pool: %d connections still in use after the load", s.Svc.Store.PrimaryStats().InUse)
 	}
 	var now snapshot
 	ok := servicetest.Eventually(15*time.Second, func() bool {
@@ -638,7 +638,7 @@ func takeSnapshot(s *servicetest.Service) snapshot {
 	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(m)
 	rss, _ := loadstat.RSS(0)
-	return snapshot{goroutines: runtime.NumGoroutine(), open: s.Svc.DB.Stats().OpenConnections, rss: rss,
+	return snapshot{goroutines: runtime.NumGoroutine(), open: s.Svc.Store.PrimaryStats().OpenConnections, rss: rss,
 		goMem: int64(m[0].Value.Uint64() - m[1].Value.Uint64())}
 }
 

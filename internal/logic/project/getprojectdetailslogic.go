@@ -17,8 +17,10 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clinicaldata/projectsvc/internal/audit"
 	"github.com/clinicaldata/projectsvc/internal/auth"
 	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/types"
 	"github.com/clinicaldata/projectsvc/model"
@@ -60,11 +62,17 @@ func (l *GetProjectDetailsLogic) GetProjectDetails(req *types.ProjectDetailsReq)
 	if caller == nil {
 		return nil, errs.New(errs.Internal, "", errors.New("no caller on the request: the Auth middleware did not run"))
 	}
-	if !caller.CanRead(id) {
+	grant := caller.Grant(id)
+	if grant == "" {
 		// Exactly the answer a missing project gets: no existence oracle.
+		audit.AskedFor(l.ctx, id)
 		return nil, notFound(id)
 	}
-	if l.svcCtx.Flights == nil {
+	// The record's rows go to the audit trail while its reads run.
+	if err := audit.Disclose(l.ctx, grant, id); err != nil {
+		return nil, errs.New(errs.Timeout, "", err)
+	}
+	if l.svcCtx.Coalesce == nil {
 		return loadProjectDetails(l.ctx, l.svcCtx, id, reports)
 	}
 	return coalesced(l.ctx, l.svcCtx, id, reports)
@@ -80,7 +88,7 @@ func (l *GetProjectDetailsLogic) GetProjectDetails(req *types.ProjectDetailsReq)
 func coalesced(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, reports int) (*types.ProjectDetailsResp, error) {
 	key := strconv.FormatUint(id, 10) + "/" + strconv.Itoa(reports)
 	for {
-		v, err := svcCtx.Flights.Do(key, func() (any, error) {
+		v, err := svcCtx.Coalesce.Do(key, func() (any, error) {
 			return loadProjectDetails(ctx, svcCtx, id, reports)
 		})
 		if err == nil {
@@ -97,52 +105,23 @@ func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// loadProjectDetails reads the record from one server (a healthy replica,
-// else the primary). If a replica fails it in a way its going away
-// explains — unreachable, reset, or silent past its share of the deadline —
-// the reads are idempotent: they run once more, on another server, within
-// what is left of the request's deadline. A replica gets at most half of
-// the time left, so a silent one leaves time for the retry.
+// loadProjectDetails reads the record from one server (the store picks it,
+// and retries elsewhere if a replica goes away).
 func loadProjectDetails(ctx context.Context, svcCtx *svc.ServiceContext, id uint64, limit int) (*types.ProjectDetailsResp, error) {
-	reads := svcCtx.PickReads()
-	if !reads.IsReplica() {
-		return fanOutOn(ctx, svcCtx, reads, id, limit)
-	}
-	actx, cancel := halfOfDeadline(ctx)
-	resp, err := fanOutOn(actx, svcCtx, reads, id, limit)
-	cancel()
-	if err == nil || ctx.Err() != nil || !replicaGone(err) {
-		return resp, err
-	}
-	logx.WithContext(ctx).Infof("reads on %s failed (%v); retrying on another server", reads.Name, errs.Classify(err).Code)
-	return fanOutOn(ctx, svcCtx, svcCtx.RetryReads(reads), id, limit)
+	var resp *types.ProjectDetailsResp
+	err := svcCtx.Store.Read(ctx, func(ctx context.Context, m *store.Models) (err error) {
+		resp, err = fanOut(ctx, svcCtx, m, id, limit)
+		return err
+	})
+	return resp, err
 }
 
-// halfOfDeadline is ctx with at most half of its remaining time.
-func halfOfDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, time.Until(deadline)/2)
-}
-
-// replicaGone: a failure a replica going away explains (retrying elsewhere
-// may succeed), as opposed to an answer (not found) or a bug.
-func replicaGone(err error) bool {
-	switch errs.Classify(err).Code {
-	case errs.Unavailable, errs.Timeout:
-		return true
-	}
-	return false
-}
-
-// fanOutOn issues the three reads concurrently over reads' pool. The first
-// failure cancels the reads still running; the record is assembled only
-// when all three succeeded, so it is never partial.
-func fanOutOn(ctx context.Context, svcCtx *svc.ServiceContext, reads *svc.Reads, id uint64, limit int) (*types.ProjectDetailsResp, error) {
+// fanOut issues the three reads concurrently over one server's models. The
+// first failure cancels the reads still running; the record is assembled
+// only when all three succeeded, so it is never partial.
+func fanOut(ctx context.Context, svcCtx *svc.ServiceContext, m *store.Models, id uint64, limit int) (*types.ProjectDetailsResp, error) {
 	g, gctx := errgroup.WithContext(ctx)
-	l := &fanOut{ctx: gctx, svcCtx: svcCtx, reads: reads, id: id, limit: limit}
+	l := &reads{ctx: gctx, svcCtx: svcCtx, m: m, id: id, limit: limit}
 	g.Go(l.readProject)
 	g.Go(l.readInstitutions)
 	g.Go(l.readReports)
@@ -152,11 +131,11 @@ func fanOutOn(ctx context.Context, svcCtx *svc.ServiceContext, reads *svc.Reads,
 	return toResponse(l.project, l.institutions, l.reports), nil
 }
 
-// fanOut is one record's three reads and their results.
-type fanOut struct {
+// reads are one record's three reads and their results.
+type reads struct {
 	ctx    context.Context
 	svcCtx *svc.ServiceContext
-	reads  *svc.Reads
+	m      *store.Models
 	id     uint64
 	limit  int
 
@@ -165,31 +144,31 @@ type fanOut struct {
 	reports      []*model.ProjectReport
 }
 
-func (l *fanOut) readProject() error {
+func (l *reads) readProject() error {
 	return read(l.ctx, l.svcCtx, &projectRead, func(ctx context.Context) (err error) {
-		l.project, err = findProject(ctx, l.reads, l.id)
+		l.project, err = findProject(ctx, l.m, l.id)
 		return err
 	})
 }
 
-func (l *fanOut) readInstitutions() error {
+func (l *reads) readInstitutions() error {
 	return read(l.ctx, l.svcCtx, &institutionsRead, func(ctx context.Context) (err error) {
-		l.institutions, err = l.reads.ProjectInstitutionModel.FindAllByProjectID(ctx, l.id)
+		l.institutions, err = l.m.ProjectInstitution.FindAllByProjectID(ctx, l.id)
 		return err
 	})
 }
 
-func (l *fanOut) readReports() error {
+func (l *reads) readReports() error {
 	return read(l.ctx, l.svcCtx, &reportsRead, func(ctx context.Context) (err error) {
-		l.reports, err = l.reads.ProjectReportModel.FindLatestByProjectID(ctx, l.id, l.limit)
+		l.reports, err = l.m.ProjectReport.FindLatestByProjectID(ctx, l.id, l.limit)
 		return err
 	})
 }
 
 // findProject reads the project row; a missing project is NotFound (404),
 // never a nil record.
-func findProject(ctx context.Context, reads *svc.Reads, id uint64) (*model.Project, error) {
-	project, err := reads.ProjectModel.FindOne(ctx, id)
+func findProject(ctx context.Context, m *store.Models, id uint64) (*model.Project, error) {
+	project, err := m.Project.FindOne(ctx, id)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && project == nil) {
 		return nil, notFound(id)
 	}

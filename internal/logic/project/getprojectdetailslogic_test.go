@@ -14,6 +14,7 @@ import (
 	"github.com/clinicaldata/projectsvc/internal/auth"
 	"github.com/clinicaldata/projectsvc/internal/errs"
 	"github.com/clinicaldata/projectsvc/internal/logic/project"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
@@ -34,8 +35,8 @@ const waitBound = 5 * time.Second
 func newSvc(t testing.TB, p model.ProjectModel, i model.ProjectInstitutionModel, r model.ProjectReportModel, overrides ...string) *svc.ServiceContext {
 	t.Helper()
 	c := servicetest.Config(t, servicetest.NoDatabase, append([]string{"Coalesce: false"}, overrides...)...)
-	s, err := svc.NewServiceContext(c, svc.WithModels(func(s *svc.ServiceContext) {
-		s.ProjectModel, s.ProjectInstitutionModel, s.ProjectReportModel = p, i, r
+	s, err := svc.NewServiceContext(c, store.WithModels(func(m *store.Models) {
+		m.Project, m.ProjectInstitution, m.ProjectReport = p, i, r
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -142,20 +143,19 @@ func TestFanOut_CancelsSiblingsOnFirstError(t *testing.T) {
 }
 
 func TestFanOut_PanicBecomesInternalError(t *testing.T) {
+	project := fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) { return someProject(id), nil })
+	institutions := fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) { return nil, nil })
 	ok := func() *svc.ServiceContext {
-		return newSvc(t,
-			fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) { return someProject(id), nil }),
-			fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) { return nil, nil }),
+		return newSvc(t, project, institutions,
 			fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) { return nil, nil }),
 		)
 	}
-	s := ok()
-	s.ProjectReportModel = fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+	s := newSvc(t, project, institutions, fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 		var m map[string]int
 		//lint:ignore SA5000 the nil map write is the injected panic
 		m["boom"]++ // nil map write: a real runtime panic
 		return nil, nil
-	})
+	}))
 	resp, err := load(context.Background(), s, 1, 10)
 	if resp != nil {
 		t.Fatalf("a partial record was returned after a panic: %+v", resp)

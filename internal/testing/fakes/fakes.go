@@ -84,3 +84,21 @@ func (f *accessAudit) InsertAll(ctx context.Context, rows []*model.AccessAudit) 
 	}
 	return f.insert(ctx, rows)
 }
+
+// AccessAuditOutcome is a model.AccessAuditOutcomeModel whose InsertAll is
+// insert (nil: not faked).
+func AccessAuditOutcome(insert func(ctx context.Context, outcomes []*model.AccessAuditOutcome) error) model.AccessAuditOutcomeModel {
+	return &accessAuditOutcome{AccessAuditOutcomeModel: model.NewAccessAuditOutcomeModel(NotFaked), insert: insert}
+}
+
+type accessAuditOutcome struct {
+	model.AccessAuditOutcomeModel
+	insert func(ctx context.Context, outcomes []*model.AccessAuditOutcome) error
+}
+
+func (f *accessAuditOutcome) InsertAll(ctx context.Context, outcomes []*model.AccessAuditOutcome) error {
+	if f.insert == nil {
+		return f.AccessAuditOutcomeModel.InsertAll(ctx, outcomes)
+	}
+	return f.insert(ctx, outcomes)
+}

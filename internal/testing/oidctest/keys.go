@@ -54,6 +54,20 @@ func (iss *Issuer) Rotate() error {
 	return nil
 }
 
+// Withdraw publishes a new signing key and stops publishing every other:
+// what an operator does to revoke a key that leaked. Tokens the old keys
+// signed must stop verifying.
+func (iss *Issuer) Withdraw() error {
+	key, err := newSigningKey()
+	if err != nil {
+		return err
+	}
+	iss.store.mu.Lock()
+	defer iss.store.mu.Unlock()
+	iss.store.keys = []*signingKey{key}
+	return nil
+}
+
 // Claims are the claims the issuer puts in an access token for subject,
 // valid for five minutes from now: a starting point for crafted tokens.
 func (iss *Issuer) Claims(subject string, scope string) jwt.MapClaims {
@@ -89,6 +103,20 @@ func SignWith(method jwt.SigningMethod, key any, kid string, claims jwt.Claims) 
 		tok.Header["kid"] = kid
 	}
 	s, err := tok.SignedString(key)
+	if err != nil {
+		panic("oidctest: sign: " + err.Error())
+	}
+	return s
+}
+
+// SignToken signs a token built by the caller (its header as given, e.g. a
+// typ) with the issuer's current key, naming its kid.
+func (iss *Issuer) SignToken(tok *jwt.Token) string {
+	iss.store.mu.Lock()
+	key := iss.store.keys[len(iss.store.keys)-1]
+	iss.store.mu.Unlock()
+	tok.Header["kid"] = key.id
+	s, err := tok.SignedString(key.key)
 	if err != nil {
 		panic("oidctest: sign: " + err.Error())
 	}

@@ -102,7 +102,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("replicas are read-only for the service user", func(t *testing.T) {
 		svcPrimary, svcReplicas := c.ServiceUserDSNs(t)
-		audit := "INSERT INTO access_audit (occurred_at, subject, method, status) VALUES (UTC_TIMESTAMP(6), 'replicatest', 'GET', 200)"
+		audit := "INSERT INTO access_audit (request_id, occurred_at, subject, method, status) VALUES ('replicatest', UTC_TIMESTAMP(6), 'replicatest', 'GET', 200)"
 		if _, err := quietDB(t, svcPrimary).ExecContext(t.Context(), audit); err != nil {
 			t.Fatalf("audit insert on the primary: %v", err)
 		}

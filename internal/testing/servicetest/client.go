@@ -62,6 +62,9 @@ func DecodeErrorBody(body string) (code, message string, err error) {
 	if err := dec.Decode(&e); err != nil || e.Message == "" {
 		return "", "", fmt.Errorf("error body %q is not {code, message}: %v", body, err)
 	}
+	if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" || dec.More() {
+		return "", "", fmt.Errorf("error body %q carries more after its {code, message}", body)
+	}
 	for _, leak := range Leaks {
 		if strings.Contains(body, leak) {
 			return e.Code, e.Message, fmt.Errorf("error body %q leaks %q", body, leak)

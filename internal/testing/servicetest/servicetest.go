@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zeromicro/go-zero/core/conf"
 	"github.com/zeromicro/go-zero/rest"
 	"gopkg.in/yaml.v3"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/server"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 )
@@ -53,38 +53,11 @@ func YAML(t testing.TB, dsn string, overrides ...string) []byte {
 		b, _ := yaml.Marshal(map[string]any{"Mysql": map[string]any{"DataSource": dsn}})
 		layers = append(layers, string(b))
 	}
-	out, err := MergeYAML(append(layers, overrides...)...)
+	out, err := config.MergeYAML(append(layers, overrides...)...)
 	if err != nil {
 		t.Fatalf("servicetest: %v", err)
 	}
 	return out
-}
-
-// MergeYAML merges YAML documents into one, in order: a mapping merges key
-// by key, anything else replaces. The tests' configurations (YAML) and the
-// benchmark's variants are built with it.
-func MergeYAML(docs ...string) ([]byte, error) {
-	merged := map[string]any{}
-	for i, doc := range docs {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			return nil, fmt.Errorf("YAML layer %d (%.60q): %w", i, doc, err)
-		}
-		merge(merged, m)
-	}
-	return yaml.Marshal(merged)
-}
-
-func merge(dst, src map[string]any) {
-	for k, v := range src {
-		if sub, ok := v.(map[string]any); ok {
-			if d, ok := dst[k].(map[string]any); ok {
-				merge(d, sub)
-				continue
-			}
-		}
-		dst[k] = v
-	}
 }
 
 // Timeout is the override setting the request deadline (Timeout, in ms).
@@ -98,12 +71,13 @@ func Issuer(issuerURL string) string {
 	return fmt.Sprintf("Auth: {Disabled: false, Issuer: %q}", issuerURL)
 }
 
-// Config is YAML loaded and validated as config.Load does, with logging
-// set up (go-zero's SetUp: logging, tracing; the DevServer is off).
+// Config is YAML loaded and validated as config.Load does (the service's
+// defaults under it), with logging set up (go-zero's SetUp: logging,
+// tracing; the DevServer is off).
 func Config(t testing.TB, dsn string, overrides ...string) config.Config {
 	t.Helper()
-	var c config.Config
-	if err := conf.LoadFromYamlBytes(YAML(t, dsn, overrides...), &c); err != nil {
+	c, err := config.LoadBytes(YAML(t, dsn, overrides...))
+	if err != nil {
 		t.Fatalf("servicetest: config: %v", err)
 	}
 	if err := c.SetUp(); err != nil {
@@ -132,7 +106,7 @@ type Service struct {
 // Start builds the service from c as project.go does (svc.NewServiceContext
 // with opts, e.g. fakes, then server.New) and serves it on a loopback port
 // until t ends, when the server stops and the pool closes.
-func Start(t testing.TB, c config.Config, opts ...svc.Option) *Service {
+func Start(t testing.TB, c config.Config, opts ...store.Option) *Service {
 	t.Helper()
 	s, err := svc.NewServiceContext(c, opts...)
 	if err != nil {

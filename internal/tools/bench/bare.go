@@ -30,7 +30,7 @@ type Bare struct {
 
 // Run loads random projects from conc goroutines for d.
 func (b Bare) Run(ctx context.Context, conc int, d time.Duration) Result {
-	before := b.Svc.DB.Stats()
+	before := b.Svc.Store.PrimaryStats()
 	res := closedLoop(ctx, conc, 0, d, b.Seed, func(r *rand.Rand) answer {
 		cctx, cancel := context.WithTimeout(ctx, b.Timeout)
 		defer cancel()
@@ -40,7 +40,7 @@ func (b Bare) Run(ctx context.Context, conc int, d time.Duration) Result {
 		}
 		return answer{took: time.Since(t0), status: http.StatusOK}
 	})
-	after := b.Svc.DB.Stats()
+	after := b.Svc.Store.PrimaryStats()
 	res.WaitCount = after.WaitCount - before.WaitCount
 	res.WaitDuration = after.WaitDuration - before.WaitDuration
 	res.MaxLifetimeClosed = after.MaxLifetimeClosed - before.MaxLifetimeClosed
@@ -70,13 +70,16 @@ func (b Bare) ReadAll(ctx context.Context, conc int) error {
 func (b Bare) RoundTrips(ctx context.Context, n int) (project, sites, reports time.Duration, err error) {
 	r := rand.New(rand.NewPCG(b.Seed, 1<<40))
 	reads := []func(context.Context, uint64) error{
-		func(ctx context.Context, id uint64) error { _, err := b.Svc.ProjectModel.FindOne(ctx, id); return err },
 		func(ctx context.Context, id uint64) error {
-			_, err := b.Svc.ProjectInstitutionModel.FindAllByProjectID(ctx, id)
+			_, err := b.Svc.Store.Primary().Project.FindOne(ctx, id)
 			return err
 		},
 		func(ctx context.Context, id uint64) error {
-			_, err := b.Svc.ProjectReportModel.FindLatestByProjectID(ctx, id, b.Reports)
+			_, err := b.Svc.Store.Primary().ProjectInstitution.FindAllByProjectID(ctx, id)
+			return err
+		},
+		func(ctx context.Context, id uint64) error {
+			_, err := b.Svc.Store.Primary().ProjectReport.FindLatestByProjectID(ctx, id, b.Reports)
 			return err
 		},
 	}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/zeromicro/go-zero/core/conf"
 	"gopkg.in/yaml.v3"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
@@ -88,11 +87,11 @@ func Layers(dsn string, caller string, v Variant) ([]string, error) {
 // LoadConfig loads merged YAML as the service loads its file, validation
 // included.
 func LoadConfig(merged []byte) (config.Config, error) {
-	var c config.Config
-	if err := conf.LoadFromYamlBytes(merged, &c); err != nil {
+	c, err := config.LoadBytes(merged)
+	if err != nil {
 		return c, fmt.Errorf("config: %w", err)
 	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // PoolSettings are database/sql pool settings, named after the config keys.

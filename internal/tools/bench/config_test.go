@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
-	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 )
 
 func variantConfig(t *testing.T, v Variant) config.Config {
@@ -14,7 +13,7 @@ func variantConfig(t *testing.T, v Variant) config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	merged, err := servicetest.MergeYAML(layers...)
+	merged, err := config.MergeYAML(layers...)
 	if err != nil {
 		t.Fatal(err)
 	}

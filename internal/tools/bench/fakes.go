@@ -3,7 +3,7 @@ package bench
 import (
 	"context"
 
-	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/testing/dataset"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/model"
@@ -15,18 +15,18 @@ import (
 // call returns it (the project row as a fresh copy carrying the asked id),
 // so the fakes cost next to nothing and a benchmark over them measures the
 // service's own work.
-func FakeModels(d dataset.Spec, sites, reports int) func(*svc.ServiceContext) {
+func FakeModels(d dataset.Spec, sites, reports int) func(*store.Models) {
 	rec := d.SampleRecord(sites, reports)
-	return func(s *svc.ServiceContext) {
-		s.ProjectModel = fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) {
+	return func(s *store.Models) {
+		s.Project = fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) {
 			p := rec.Project
 			p.Id = id
 			return &p, nil
 		})
-		s.ProjectInstitutionModel = fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+		s.ProjectInstitution = fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
 			return rec.Sites, nil
 		})
-		s.ProjectReportModel = fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		s.ProjectReport = fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 			return rec.Reports[:min(limit, len(rec.Reports))], nil
 		})
 	}

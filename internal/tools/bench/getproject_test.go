@@ -11,6 +11,7 @@ import (
 	"github.com/zeromicro/go-zero/rest"
 
 	"github.com/clinicaldata/projectsvc/internal/server"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/tools/bench"
 )
@@ -35,7 +36,7 @@ func BenchmarkGetProject(b *testing.B) {
 	logx.SetWriter(logx.NewWriter(io.Discard))
 	prometheus.Enable()
 
-	s, err := svc.NewServiceContext(c, svc.WithModels(bench.FakeModels(bench.LargeRecords, 32, 10)))
+	s, err := svc.NewServiceContext(c, store.WithModels(bench.FakeModels(bench.LargeRecords, 32, 10)))
 	if err != nil {
 		b.Fatal(err)
 	}

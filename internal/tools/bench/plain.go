@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
-	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/types"
 )
 
@@ -22,7 +22,7 @@ import (
 // database/sql, errgroup and encoding/json, rows scanned by hand. It sends
 // the SQL the service's models send, server-side time limit included (the
 // one the service's read connection adds, internal/svc), over a pool opened
-// with the service's DSN defaults and pool settings (svc.OpenDB), and
+// with the service's DSN defaults and pool settings (store.OpenDB), and
 // answers the same JSON, so what it does not spend is what the framework
 // costs. It is part of the
 // bench only; nothing ships it.
@@ -49,7 +49,7 @@ type Plain struct {
 
 // StartPlain serves the plain baseline over the pool and request timeout of c.
 func StartPlain(ctx context.Context, c config.Config) (*Plain, error) {
-	db, err := svc.OpenDB(c.Mysql)
+	db, err := store.OpenDB(c.Mysql)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/testing/cpulimit"
-	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 )
 
@@ -49,7 +49,7 @@ func StartProcess(bin, dir, dsn string, v Variant, limit *cpulimit.Limit, logPat
 	if err != nil {
 		return nil, err
 	}
-	merged, err := servicetest.MergeYAML(layers...)
+	merged, err := config.MergeYAML(layers...)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/clinicaldata/projectsvc/internal/svc"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/model"
 )
 
@@ -35,10 +35,10 @@ func turn(ctx context.Context) func() {
 
 // serializeReads wraps the context's models so that each takes its
 // request's turn.
-func serializeReads(s *svc.ServiceContext) {
-	s.ProjectModel = serialProject{s.ProjectModel}
-	s.ProjectInstitutionModel = serialProjectInstitution{s.ProjectInstitutionModel}
-	s.ProjectReportModel = serialProjectReport{s.ProjectReportModel}
+func serializeReads(s *store.Models) {
+	s.Project = serialProject{s.Project}
+	s.ProjectInstitution = serialProjectInstitution{s.ProjectInstitution}
+	s.ProjectReport = serialProjectReport{s.ProjectReport}
 }
 
 type serialProject struct{ model.ProjectModel }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/server"
+	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/svc"
-	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 )
 
@@ -25,7 +25,7 @@ func BaseConfig() (config.Config, error) {
 	if err != nil {
 		return config.Config{}, err
 	}
-	merged, err := servicetest.MergeYAML(layers...)
+	merged, err := config.MergeYAML(layers...)
 	if err != nil {
 		return config.Config{}, err
 	}
@@ -51,7 +51,7 @@ func StartService(dsn string, v Variant) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged, err := servicetest.MergeYAML(layers...)
+	merged, err := config.MergeYAML(layers...)
 	if err != nil {
 		return nil, err
 	}
@@ -59,12 +59,13 @@ func StartService(dsn string, v Variant) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 	}
-	s, err := svc.NewServiceContext(c)
+	var opts []store.Option
+	if v.Serial {
+		opts = append(opts, store.WithModels(serializeReads))
+	}
+	s, err := svc.NewServiceContext(c, opts...)
 	if err != nil {
 		return nil, err
-	}
-	if v.Serial {
-		serializeReads(s)
 	}
 	srv, err := server.New(s)
 	if err != nil {

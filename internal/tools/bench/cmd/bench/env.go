@@ -68,17 +68,17 @@ func random(d database, header []string) func(run int) bench.Load {
 	}
 }
 
-// wrkArm loads url with wrk; pool, if not nil, is the pool whose wait
-// statistics the run adds.
-func (e *env) wrkArm(url string, pool *sql.DB, load func(run int) bench.Load) arm {
+// wrkArm loads url with wrk; pool, if not nil, gives the statistics of the
+// pool whose waits the run adds.
+func (e *env) wrkArm(url string, pool func() sql.DBStats, load func(run int) bench.Load) arm {
 	return func(conns int, d time.Duration, run int) (bench.Result, error) {
 		var before sql.DBStats
 		if pool != nil {
-			before = pool.Stats()
+			before = pool()
 		}
 		r, err := e.wrk.Run(e.ctx, url, conns, d, load(run))
 		if pool != nil {
-			after := pool.Stats()
+			after := pool()
 			r.WaitCount = after.WaitCount - before.WaitCount
 			r.WaitDuration = after.WaitDuration - before.WaitDuration
 			r.MaxLifetimeClosed = after.MaxLifetimeClosed - before.MaxLifetimeClosed
@@ -89,7 +89,7 @@ func (e *env) wrkArm(url string, pool *sql.DB, load func(run int) bench.Load) ar
 
 // serviceArm loads s with random ids of d, sending the variant's headers.
 func (e *env) serviceArm(s *bench.Service, d database) arm {
-	return e.wrkArm(s.URL, s.Svc.DB, random(d, s.Variant.HeaderLines()))
+	return e.wrkArm(s.URL, s.Svc.Store.PrimaryStats, random(d, s.Variant.HeaderLines()))
 }
 
 // bare is the bare client on s's pool over d.

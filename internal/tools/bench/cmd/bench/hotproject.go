@@ -28,7 +28,7 @@ func (e *env) hotProject() error {
 	defer off.Close()
 	load := bench.Load{ScriptArgs: []string{"hot", strconv.Itoa(id), strconv.Itoa(reportsParam)}}
 	hot := func(int) bench.Load { return load }
-	sums, err := e.compare(hotClients, e.wrkArm(on.URL, on.Svc.DB, hot), e.wrkArm(off.URL, off.Svc.DB, hot))
+	sums, err := e.compare(hotClients, e.wrkArm(on.URL, on.Svc.Store.PrimaryStats, hot), e.wrkArm(off.URL, off.Svc.Store.PrimaryStats, hot))
 	if err != nil {
 		return err
 	}

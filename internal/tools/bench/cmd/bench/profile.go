@@ -122,36 +122,36 @@ type profileArea struct {
 const (
 	module  = "github.com/clinicaldata/projectsvc/"
 	sqlx    = "github.com/zeromicro/go-zero/core/stores/sqlx."
-	ourSvc  = module + "internal/svc."
+	ourSvc  = module + "internal/store."
 	ourSite = module + "model.(*customProjectInstitutionModel).FindAllByProjectID"
 	ourLast = module + "model.(*customProjectReportModel).FindLatestByProjectID"
 )
 
 var (
 	reflectiveMapping = []string{sqlx + "unmarshalRows", sqlx + "unmarshalRow"}
-	rowMapping        = append([]string{module + "model.(*ProjectInstitutionDetails).ScanRows", module + "model.(*ProjectReports).ScanRows", module + "model.(*Project).ScanRow"}, reflectiveMapping...)
-	ownLogic          = []string{module + "internal/logic/project.toResponse", ourSvc + "(*deadlineConn).limited", ourSvc + "(*readConn).limited", module + "internal/logic/project.observeRead"}
+	rowMapping        = append([]string{ourSvc + "scanner.scan"}, reflectiveMapping...)
+	ownLogic          = []string{module + "internal/logic/project.toResponse", ourSvc + "(*readConn).limited", module + "internal/logic/project.observeRead"}
 )
 
 // profileAreas are where the samples of a saturated service go.
 var profileAreas = []profileArea{
 	{"HTTP serving on the connection's goroutine: parsing, middlewares, handler, JSON, access log (the reads run on their own goroutines)", []string{"net/http.(*conn).serve"}},
 	{"the three reads (our models through the read connection: pool, driver, row mapping)", []string{
-		ourSvc + "(*deadlineConn).QueryRowsCtx", ourSvc + "(*deadlineConn).QueryRowCtx", ourSvc + "(*readConn).QueryRowsCtx", ourSvc + "(*readConn).QueryRowCtx"}},
-	{"… of which mapping rows into structs (go-zero's reflective mapping, or the models' own scanning)", rowMapping},
+		ourSvc + "(*readConn).QueryRowsCtx", ourSvc + "(*readConn).QueryRowCtx"}},
+	{"… of which mapping rows into structs (go-zero's reflective mapping, or the store's scan plans)", rowMapping},
 	{"… of which database/sql + go-sql-driver issuing the query", []string{"database/sql.(*DB).queryDC"}},
 	{"the access log line", []string{"github.com/zeromicro/go-zero/rest/handler.logBrief", module + "internal/server.accessLog"}},
 	{"JSON encoding of the response", []string{"github.com/zeromicro/go-zero/core/jsonx.Marshal", module + "internal/handler/httpio.OkJSON"}},
 	{"request parsing (httpx.Parse)", []string{"github.com/zeromicro/go-zero/rest/httpx.Parse"}},
 	{"our response building (logic.toResponse)", ownLogic[:1]},
-	{"our server-side deadline rewrite (svc: limited)", ownLogic[1:3]},
-	{"our conditional-request handling (middleware.conditional)", []string{module + "internal/middleware.conditional"}},
-	{"our per-read metrics (logic.observeRead)", ownLogic[3:]},
+	{"our server-side deadline rewrite (store: limited)", ownLogic[1:2]},
+	{"our conditional-request handling (httpio: the ETag digest)", []string{module + "internal/handler/httpio.etagOf"}},
+	{"our per-read metrics (logic.observeRead)", ownLogic[2:]},
 	{"error and alert log lines: each refusal's access line (level error, as every 5xx), go-zero's two shedding lines (at most one a second each)", []string{"github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Error", "github.com/zeromicro/go-zero/core/logx.(*concreteWriter).Alert"}},
 	{"go-zero's shedder deciding (load.adaptiveShedder.Allow)", []string{"github.com/zeromicro/go-zero/core/load.(*adaptiveShedder).Allow"}},
 	{"token verification (auth.Verifier.Verify: the token cache, or the signature and claims)", []string{module + "internal/auth.(*Verifier).Verify"}},
-	{"the audit row: building it, handing it over and waiting (middleware.auditRow, AuditTrail.Record)", []string{module + "internal/middleware.auditRow", module + "internal/middleware.(*AuditTrail).Record"}},
-	{"the audit trail's writers: the group-commit INSERT (middleware.AuditTrail.write)", []string{module + "internal/middleware.(*AuditTrail).write"}},
+	{"the audit rows: building them, handing them over and waiting (audit.Disclose, audit.(*Record).Finish)", []string{module + "internal/audit.Disclose", module + "internal/audit.(*Record).Finish"}},
+	{"the audit trail's writers: the group-commit INSERT (store.(*AuditTrail).write)", []string{ourSvc + "(*AuditTrail).write"}},
 	{"goroutine stack growth (runtime.newstack)", []string{"runtime.newstack"}},
 	{"garbage collection (background mark workers)", []string{"runtime.gcBgMarkWorker"}},
 }

@@ -171,7 +171,7 @@ func waitHealthy(s *bench.Service, n int) error {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		healthy := 0
 		for i := range n {
-			if s.Svc.Replicas.Healthy(i) {
+			if s.Svc.Store.ReplicaHealthy(i) {
 				healthy++
 			}
 		}

@@ -35,7 +35,7 @@ func (e *env) smallRecords() error {
 		return fmt.Errorf("the plain baseline does not answer as the service does: %w", err)
 	}
 	load := random(e.small, shipped.Variant.HeaderLines())
-	sums, err := e.compare(smallClients, e.serviceArm(shipped, e.small), e.serviceArm(off, e.small), e.wrkArm(plain.URL, plain.DB, load))
+	sums, err := e.compare(smallClients, e.serviceArm(shipped, e.small), e.serviceArm(off, e.small), e.wrkArm(plain.URL, plain.DB.Stats, load))
 	if err != nil {
 		return err
 	}

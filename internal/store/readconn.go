@@ -1,4 +1,4 @@
-package svc
+package store
 
 import (
 	"context"
@@ -54,11 +54,11 @@ func (f Flavour) String() string {
 //
 // Explicit scanning: go-zero maps every row by reflection (sqlx's
 // unmarshalRow builds a map of the struct's tags per row), which was a third
-// of the service's CPU. A destination that scans itself — rowScanner,
-// rowsScanner: the model types of the three reads — is read here instead,
-// with what go-zero's QueryRow(s)Ctx wraps around a query kept: a breaker
-// (fed by the same acceptable errors) and a "sql" client span. Any other
-// destination goes to go-zero as before.
+// of the service's CPU. Destinations a scan plan covers (scan.go: structs
+// with db tags, and slices of them) are read here instead, with what
+// go-zero's QueryRow(s)Ctx wraps around a query kept: a breaker (fed by the
+// same acceptable errors) and a "sql" client span. Any other destination
+// goes to go-zero as before.
 type readConn struct {
 	sqlx.SqlConn
 	db                 *sql.DB
@@ -69,13 +69,6 @@ type readConn struct {
 	flavour Flavour
 }
 
-// rowScanner is a single-row destination that scans itself from rows (and
-// answers sqlx.ErrNotFound when there is none).
-type rowScanner interface{ ScanRow(rows *sql.Rows) error }
-
-// rowsScanner is a slice destination that appends every row of rows.
-type rowsScanner interface{ ScanRows(rows *sql.Rows) error }
-
 func newReadConn(conn sqlx.SqlConn, db *sql.DB, serverSideDeadline bool) *readConn {
 	return &readConn{SqlConn: conn, db: db, brk: breaker.NewBreaker(), serverSideDeadline: serverSideDeadline}
 }
@@ -83,8 +76,8 @@ func newReadConn(conn sqlx.SqlConn, db *sql.DB, serverSideDeadline bool) *readCo
 // QueryRowCtx reads one row into v (with the server-side deadline).
 func (c *readConn) QueryRowCtx(ctx context.Context, v any, q string, args ...any) error {
 	q = c.limited(ctx, q)
-	if s, ok := v.(rowScanner); ok {
-		return c.query(ctx, queryRowSpan, s.ScanRow, q, args)
+	if s, ok := scannerOf(v, false); ok {
+		return c.query(ctx, queryRowSpan, s.scan, q, args)
 	}
 	return c.SqlConn.QueryRowCtx(ctx, v, q, args...)
 }
@@ -92,8 +85,8 @@ func (c *readConn) QueryRowCtx(ctx context.Context, v any, q string, args ...any
 // QueryRowsCtx reads all rows into v (with the server-side deadline).
 func (c *readConn) QueryRowsCtx(ctx context.Context, v any, q string, args ...any) error {
 	q = c.limited(ctx, q)
-	if s, ok := v.(rowsScanner); ok {
-		return c.query(ctx, queryRowsSpan, s.ScanRows, q, args)
+	if s, ok := scannerOf(v, true); ok {
+		return c.query(ctx, queryRowsSpan, s.scan, q, args)
 	}
 	return c.SqlConn.QueryRowsCtx(ctx, v, q, args...)
 }
