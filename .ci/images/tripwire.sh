@@ -4,10 +4,10 @@
 # the host outside its build directory and the Docker engine, or when the
 # image lacks what the build meant to write into it.
 #
-#   bash .ci/images/tripwire.sh                         # mariadb, then golang
+#   bash .ci/images/tripwire.sh                         # mariadb, golang, redis
 #   TRIPWIRE_IMAGES=mariadb bash .ci/images/tripwire.sh
 #   TRIPWIRE_SCRIPTS=/tmp/old bash .ci/images/tripwire.sh  # test other copies
-#                              # of mariadb.sh, golang.sh, lib.sh, ...
+#                              # of mariadb.sh, golang.sh, redis.sh, lib.sh, ...
 #   TRIPWIRE_IGNORE="/srv/x /home/me/.cache" ...        # more host paths that
 #                              # other processes may change meanwhile
 #
@@ -18,12 +18,17 @@
 # at the paths the build writes (a write that follows one lands in a canary
 # directory on the host); (3) fail, listing the paths, if /etc differs, if
 # anything else under / (minus /proc /sys /dev /run /tmp, Docker's and apt's
-# state, logs, the Go and user caches, this checkout, and files that
-# processes already running before the build hold open for writing, such as
-# the log a CI runner redirects this script's output to) is newer than the
-# stamp, if the canary directory changed, or if a mount or the build directory
-# was left behind; (4) check inside the image that the files the build wrote are there
-# (for mariadb: /etc/mysql/my.cnf is the image's and mariadbd reads it).
+# state, logs, the user caches, Go's caches and module area, this checkout,
+# and files that processes already running before the build hold open for
+# writing, such as the log a CI runner redirects this script's output to) is
+# newer than the stamp, if the canary directory changed, or if a mount or the
+# build directory was left behind; (4) check inside the image that the files
+# the build wrote are there (for mariadb: /etc/mysql/my.cnf is the image's
+# and mariadbd reads it; for redis: the entrypoint starts redis-server, which
+# reads the image's config and answers PING).
+# The host-wide comparison of step (3) only sees what nobody else changed
+# meanwhile, hence its ignore list; the canaries of step (2) are the sharp
+# check, blind to every other process on the machine.
 # debootstrap is installed (apt) before the first fingerprint: that is the
 # one host change the build may make.
 set -euo pipefail
@@ -33,7 +38,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 # Canary directories (under $TRIPWIRE_CANARY) the planted symlinks point to.
-canary_dirs=(f d/usr-local-bin d/usr-local-go d/go d/initdb)
+canary_dirs=(f d/usr-local-bin d/usr-local-go d/go d/initdb d/data)
 
 # plant ROOTFS (run by build_image as IMAGE_ROOTFS_HOOK, via the wrapper
 # below): replaces paths the builds write with absolute symlinks to
@@ -51,7 +56,8 @@ plant() {
 		for d in "$@"; do mkdir -p "$c/$d"; done
 		# files the builds write (that exist or whose directory exists)
 		for f in /etc/apt/sources.list /etc/machine-id \
-			/etc/mysql/projectsvc-mariadb.cnf /etc/mysql/mariadb.conf.d/99-docker.cnf; do
+			/etc/mysql/projectsvc-mariadb.cnf /etc/mysql/mariadb.conf.d/99-docker.cnf \
+			/etc/redis/projectsvc-redis.conf; do
 			[ -d "${f%/*}" ] || continue
 			ln -sfn "$c/f/$(echo "${f#/}" | tr / _)" "$f"
 		done
@@ -61,6 +67,7 @@ plant() {
 		ln -s "$c/d/usr-local-go" /usr/local/go
 		ln -s "$c/d/go" /go
 		ln -s "$c/d/initdb" /docker-entrypoint-initdb.d
+		ln -s "$c/d/data" /data
 	' plant "$TRIPWIRE_CANARY" "${canary_dirs[@]}"
 }
 
@@ -70,7 +77,7 @@ if [[ ${1:-} == plant ]]; then
 fi
 
 scripts=$(cd "${TRIPWIRE_SCRIPTS:-$here}" && pwd)
-read -r -a images <<<"${TRIPWIRE_IMAGES:-mariadb golang}"
+read -r -a images <<<"${TRIPWIRE_IMAGES:-mariadb golang redis}"
 
 ensure_docker
 ensure_debootstrap
@@ -78,8 +85,10 @@ as_root true # ask for sudo's password now, not in the middle
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/projectsvc-tripwire.XXXXXX")
 tags=()
+containers=()
 cleanup() {
 	local t
+	((${#containers[@]} == 0)) || docker rm -f "${containers[@]}" >/dev/null 2>&1 || true
 	for t in "${tags[@]}"; do
 		docker image rm "$t" >/dev/null 2>&1 || true
 	done
@@ -96,11 +105,27 @@ chmod 0755 "$scratch/plant"
 ignore=(/proc /sys /dev /run /tmp "$scratch" "${TMPDIR:-/tmp}"
 	/var/lib/docker /var/lib/containerd /var/cache/apt /var/lib/apt/lists /var/log
 	"$(cd "$here/../.." && pwd)" "${HOME:-/root}/.cache" /root/.cache)
-if command -v go >/dev/null 2>&1; then
-	while read -r d; do
-		[[ -n $d ]] && ignore+=("$d")
-	done < <(GOTOOLCHAIN=local go env GOCACHE GOMODCACHE GOTELEMETRYDIR 2>/dev/null || true)
+# Go's caches and its whole module area (issue 19 item 5): any `go get` or
+# `go mod download` on the machine updates not only the module cache but
+# also the checksum database's cache, GOPATH/pkg/sumdb. Go keeps both under
+# the first GOPATH entry's pkg (cmd/go: gopathDir("pkg/mod"), "pkg/sumdb"),
+# so that directory is ignored, plus GOMODCACHE itself when it lives
+# elsewhere. Asked of the Go on PATH (or $GO), run outside any module; without
+# one, from the environment, or Go's defaults under $HOME.
+gocmd=${GO:-go}
+goenv=()
+if command -v "$gocmd" >/dev/null 2>&1; then
+	mapfile -t goenv < <(cd / && GOTOOLCHAIN=local "$gocmd" env GOPATH GOMODCACHE GOCACHE GOTELEMETRYDIR 2>/dev/null)
 fi
+if ((${#goenv[@]} != 4)); then
+	goenv=("${GOPATH:-${HOME:-/root}/go}" "${GOMODCACHE:-}" "${GOCACHE:-}"
+		"${XDG_CONFIG_HOME:-${HOME:-/root}/.config}/go/telemetry")
+fi
+gopath=${goenv[0]%%:*}
+[[ -z $gopath ]] || ignore+=("$gopath/pkg")
+for d in "${goenv[@]:1}"; do
+	[[ -z $d ]] || ignore+=("$d")
+done
 read -r -a more <<<"${TRIPWIRE_IGNORE:-}"
 ignore+=("${more[@]}")
 prune=()
@@ -184,6 +209,44 @@ check_mariadb_image() {
 		fail "$tag: entrypoint not executable or /docker-entrypoint-initdb.d missing"
 }
 
+check_redis_image() {
+	local tag=$1 first owner id pong i info
+	first=$(in_image "$tag" head -n1 /etc/redis/projectsvc-redis.conf) || first="(unreadable)"
+	log "image /etc/redis/projectsvc-redis.conf: $first"
+	[[ $first == '# projectsvc-redis:'* ]] ||
+		fail "$tag: /etc/redis/projectsvc-redis.conf is not the image's (first line: $first)"
+	in_image "$tag" cat /usr/local/bin/docker-entrypoint.sh | cmp -s - "$scripts/redis-entrypoint.sh" ||
+		fail "$tag: /usr/local/bin/docker-entrypoint.sh is not redis-entrypoint.sh"
+	in_image "$tag" test -x /usr/local/bin/docker-entrypoint.sh ||
+		fail "$tag: /usr/local/bin/docker-entrypoint.sh is not executable"
+	owner=$(in_image "$tag" stat -L -c %U /data) || owner="(missing)"
+	[[ $owner == redis ]] || fail "$tag: /data belongs to $owner, not redis"
+	# The image as tests run it: its entrypoint starts redis-server, which
+	# reads the image's config and answers.
+	if ! id=$(docker run -d --network none "$tag" </dev/null); then
+		fail "$tag: docker run failed"
+		return
+	fi
+	containers+=("$id")
+	for ((i = 0; i < 50; i++)); do
+		pong=$(docker exec "$id" redis-cli ping 2>&1) || true
+		[[ $pong == PONG ]] && break
+		sleep 0.2
+	done
+	if [[ $pong == PONG ]]; then
+		info=$(docker exec "$id" redis-cli info server | tr -d '\r')
+		log "image redis-server: $(grep -E '^(redis_version|config_file):' <<<"$info" | tr '\n' ' ')"
+		grep -qx 'config_file:/etc/redis/projectsvc-redis.conf' <<<"$info" ||
+			fail "$tag: redis-server does not run with /etc/redis/projectsvc-redis.conf"
+		[[ $(docker exec "$id" redis-cli config get protected-mode | tail -n1) == no ]] ||
+			fail "$tag: redis-server runs in protected mode"
+	else
+		docker logs "$id" 2>&1 | tail -n 20 >&2
+		fail "$tag: redis-server started by the entrypoint does not answer PING ($pong)"
+	fi
+	docker rm -f "$id" >/dev/null 2>&1 || true
+}
+
 check_golang_image() {
 	local tag=$1 version want
 	want=$(GOTOOLCHAIN=local "${GO:-go}" env GOVERSION)
@@ -211,7 +274,8 @@ for image in "${images[@]}"; do
 	case $image in
 	mariadb) tag=projectsvc-mariadb:tripwire tagvar=MARIADB_IMAGE ;;
 	golang) tag=projectsvc-golang:tripwire tagvar=GO_BUILDER_IMAGE ;;
-	*) die "unknown image '$image' (TRIPWIRE_IMAGES: mariadb golang)" ;;
+	redis) tag=projectsvc-redis:tripwire tagvar=REDIS_IMAGE ;;
+	*) die "unknown image '$image' (TRIPWIRE_IMAGES: mariadb golang redis)" ;;
 	esac
 	[[ -f $scripts/$image.sh ]] || die "no $scripts/$image.sh"
 	tags+=("$tag")
