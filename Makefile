@@ -16,11 +16,15 @@ WITH_DB_IMAGE = DBTEST_IMAGE="$${DBTEST_IMAGE:-$$(.ci/images/db-image.sh)}"
 
 all: build
 
-## gen: regenerate handlers, routes, types (project.api) and models (sql/schema.sql)
+## gen: regenerate handlers, routes, types and the OpenAPI document
+## (project.api) and models (sql/schema.sql)
 gen:
 	$(GOCTL) api go --api project.api --dir . --home .goctl >/dev/null
 	$(GOCTL) model mysql ddl --src sql/schema.sql --dir model >/dev/null
 	gofmt -w internal/types internal/handler model
+	tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	$(GOCTL) api swagger --api project.api --dir "$$tmp" >/dev/null; \
+	go run ./internal/tools/openapigen -api project.api -swagger "$$tmp/project.json" -out internal/openapi/openapi.json
 
 ## gen-check: fail if `make gen` changes the tree (generated code is never hand-edited)
 gen-check:

@@ -21,15 +21,23 @@ type (
 	ProjectInstitutionModel interface {
 		projectInstitutionModel
 		withSession(session sqlx.Session) ProjectInstitutionModel
-		// FindAllByProjectID returns the institutions taking part in a
-		// project with their role in it, ordered by institution name, then
-		// id; empty (not nil) when none.
-		FindAllByProjectID(ctx context.Context, projectID uint64) ([]*ProjectInstitutionDetail, error)
+		// FindByProjectID returns at most limit institutions taking part in
+		// a project, with their role in it, ordered by institution name,
+		// then id, after the key after (nil: from the first); empty (not
+		// nil) when none.
+		FindByProjectID(ctx context.Context, projectID uint64, after *SiteKey, limit int) ([]*ProjectInstitutionDetail, error)
 	}
 
 	customProjectInstitutionModel struct {
 		*defaultProjectInstitutionModel
-		allByProjectQuery string
+		byProjectQuery, byProjectAfterQuery string
+	}
+
+	// SiteKey is where a page of a project's institutions ends: the last
+	// institution's name and id.
+	SiteKey struct {
+		Name string
+		Id   uint64
 	}
 
 	// ProjectInstitutionDetail is an institution as it takes part in one
@@ -52,9 +60,13 @@ type (
 func NewProjectInstitutionModel(conn sqlx.SqlConn) ProjectInstitutionModel {
 	m := &customProjectInstitutionModel{defaultProjectInstitutionModel: newProjectInstitutionModel(conn)}
 	// The unique key (project_id, institution_id) makes the lookup an index
-	// range, joined to institution by its primary key.
-	m.allByProjectQuery = fmt.Sprintf("select %s from %s pi join `institution` i on i.`id` = pi.`institution_id` "+
-		"where pi.`project_id` = ? order by i.`name`, i.`id`", projectInstitutionDetailRows, m.table)
+	// range, joined to institution by its primary key; the project's sites
+	// are sorted by name (a project's own sites, however many pages).
+	base := fmt.Sprintf("select %s from %s pi join `institution` i on i.`id` = pi.`institution_id` where pi.`project_id` = ?",
+		projectInstitutionDetailRows, m.table)
+	const order = " order by i.`name`, i.`id` limit ?"
+	m.byProjectQuery = base + order
+	m.byProjectAfterQuery = base + " and (i.`name` > ? or (i.`name` = ? and i.`id` > ?))" + order
 	return m
 }
 
@@ -62,11 +74,17 @@ func (m *customProjectInstitutionModel) withSession(session sqlx.Session) Projec
 	return NewProjectInstitutionModel(sqlx.NewSqlConnFromSession(session))
 }
 
-// FindAllByProjectID returns the institutions of a project by name, then id.
-func (m *customProjectInstitutionModel) FindAllByProjectID(ctx context.Context, projectID uint64) ([]*ProjectInstitutionDetail, error) {
-	resp := make([]*ProjectInstitutionDetail, 0, 16)
-	if err := m.conn.QueryRowsCtx(ctx, &resp, m.allByProjectQuery, projectID); err != nil {
-		return nil, fmt.Errorf("project_institution: find by project %d: %w", projectID, err)
+// FindByProjectID returns a page of the institutions of a project by name, then id.
+func (m *customProjectInstitutionModel) FindByProjectID(ctx context.Context, projectID uint64, after *SiteKey, limit int) ([]*ProjectInstitutionDetail, error) {
+	resp := make([]*ProjectInstitutionDetail, 0, min(limit, 64))
+	var err error
+	if after == nil {
+		err = m.conn.QueryRowsCtx(ctx, &resp, m.byProjectQuery, projectID, limit)
+	} else {
+		err = m.conn.QueryRowsCtx(ctx, &resp, m.byProjectAfterQuery, projectID, after.Name, after.Name, after.Id, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("project_institution: find by project: %w", err)
 	}
 	return resp, nil
 }

@@ -46,6 +46,7 @@ type (
 		PrincipalInvestigator string    `db:"principal_investigator"`
 		Enrolled              int64     `db:"enrolled"`
 		JoinedAt              time.Time `db:"joined_at"`
+		Country               string    `db:"country"` // the country of the institution, kept equal to institution.country by triggers
 	}
 )
 
@@ -91,14 +92,14 @@ func (m *defaultProjectInstitutionModel) FindOneByProjectIdInstitutionId(ctx con
 }
 
 func (m *defaultProjectInstitutionModel) Insert(ctx context.Context, data *ProjectInstitution) (sql.Result, error) {
-	query := fmt.Sprintf("insert into %s (%s) values (?, ?, ?, ?, ?, ?, ?)", m.table, projectInstitutionRowsExpectAutoSet)
-	ret, err := m.conn.ExecCtx(ctx, query, data.ProjectId, data.InstitutionId, data.Role, data.SiteStatus, data.PrincipalInvestigator, data.Enrolled, data.JoinedAt)
+	query := fmt.Sprintf("insert into %s (%s) values (?, ?, ?, ?, ?, ?, ?, ?)", m.table, projectInstitutionRowsExpectAutoSet)
+	ret, err := m.conn.ExecCtx(ctx, query, data.ProjectId, data.InstitutionId, data.Role, data.SiteStatus, data.PrincipalInvestigator, data.Enrolled, data.JoinedAt, data.Country)
 	return ret, err
 }
 
 func (m *defaultProjectInstitutionModel) Update(ctx context.Context, newData *ProjectInstitution) error {
 	query := fmt.Sprintf("update %s set %s where `id` = ?", m.table, projectInstitutionRowsWithPlaceHolder)
-	_, err := m.conn.ExecCtx(ctx, query, newData.ProjectId, newData.InstitutionId, newData.Role, newData.SiteStatus, newData.PrincipalInvestigator, newData.Enrolled, newData.JoinedAt, newData.Id)
+	_, err := m.conn.ExecCtx(ctx, query, newData.ProjectId, newData.InstitutionId, newData.Role, newData.SiteStatus, newData.PrincipalInvestigator, newData.Enrolled, newData.JoinedAt, newData.Country, newData.Id)
 	return err
 }
 

@@ -75,7 +75,7 @@ func TestFindLatestByProjectID_IndexRangeWithoutFilesort(t *testing.T) {
 	}
 
 	// And it returns what it promises: newest first, at most limit.
-	got, err := m.FindLatestByProjectID(context.Background(), 7, 10)
+	got, err := m.FindLatestByProjectID(context.Background(), 7, nil, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +89,57 @@ func TestFindLatestByProjectID_IndexRangeWithoutFilesort(t *testing.T) {
 		}
 		if cur.ProjectId != 7 {
 			t.Fatalf("report of project %d in project 7's list", cur.ProjectId)
+		}
+	}
+}
+
+// TestFindLatestByProjectID_PagesBackInTimeWithoutGapOrRepeat: walking a
+// project's reports page by page, from each page's last key, gives every
+// report once, newest first — ties of created_at included.
+func TestFindLatestByProjectID_PagesBackInTimeWithoutGapOrRepeat(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, dbtest.NewDatabase(t))
+	var values []string
+	for r := 1; r <= 23; r++ {
+		// Three reports per hour: created_at ties, told apart by id.
+		values = append(values, fmt.Sprintf("(5,'r%d','safety','2024-01-01 00:00:00' + INTERVAL %d HOUR)", r, r/3))
+	}
+	values = append(values, "(6,'other','safety','2024-01-01 00:00:00')")
+	if _, err := db.Exec("insert into project_report (project_id,title,report_type,created_at) values " + strings.Join(values, ",")); err != nil {
+		t.Fatal(err)
+	}
+	m := NewProjectReportModel(sqlx.NewSqlConnFromDB(db))
+	var walked []*ProjectReport
+	var before *ReportKey
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("the walk does not end")
+		}
+		got, err := m.FindLatestByProjectID(context.Background(), 5, before, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		walked = append(walked, got...)
+		if len(got) < 4 {
+			break
+		}
+		last := got[len(got)-1]
+		before = &ReportKey{CreatedAt: last.CreatedAt, Id: last.Id}
+	}
+	if len(walked) != 23 {
+		t.Fatalf("walked %d reports, want the project's 23", len(walked))
+	}
+	seen := map[uint64]bool{}
+	for i, r := range walked {
+		if r.ProjectId != 5 || seen[r.Id] {
+			t.Fatalf("report %d: project %d, seen before %v", r.Id, r.ProjectId, seen[r.Id])
+		}
+		seen[r.Id] = true
+		if i > 0 {
+			prev := walked[i-1]
+			if r.CreatedAt.After(prev.CreatedAt) || (r.CreatedAt.Equal(prev.CreatedAt) && r.Id > prev.Id) {
+				t.Fatalf("report %d after %d: not newest first", r.Id, prev.Id)
+			}
 		}
 	}
 }

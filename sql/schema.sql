@@ -15,7 +15,11 @@ CREATE TABLE `project` (
   `created_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
   `updated_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
   PRIMARY KEY (`id`),
-  UNIQUE KEY `uk_project_code` (`code`)
+  UNIQUE KEY `uk_project_code` (`code`),
+  KEY `idx_project_status` (`status`, `id`),
+  KEY `idx_project_phase` (`phase`, `id`),
+  KEY `idx_project_sponsor` (`sponsor`, `id`),
+  KEY `idx_project_updated` (`updated_at`, `id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='clinical trial project';
 
 CREATE TABLE `institution` (
@@ -31,6 +35,15 @@ CREATE TABLE `institution` (
   KEY `idx_institution_name` (`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='research site';
 
+-- The catalogue (GET /projects) pages by id, or by (updated_at, id) with
+-- updated_since; each of its filters is served by an index whose leading
+-- column is the filter and whose next is the order, so a page reads about
+-- `limit` index entries, never the table: project (status|phase|sponsor,
+-- id) and (updated_at, id) above; project_institution (institution_id,
+-- project_id) and (country, project_id) below. project_institution.country
+-- is the site's country, copied from institution by the triggers at the end
+-- of this file (a join through institution could not be read in
+-- project_id order).
 CREATE TABLE `project_institution` (
   `id` bigint unsigned NOT NULL AUTO_INCREMENT,
   `project_id` bigint unsigned NOT NULL,
@@ -40,9 +53,11 @@ CREATE TABLE `project_institution` (
   `principal_investigator` varchar(255) NOT NULL DEFAULT '',
   `enrolled` int NOT NULL DEFAULT 0,
   `joined_at` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  `country` varchar(64) NOT NULL DEFAULT '' COMMENT 'the country of the institution, kept equal to institution.country by triggers',
   PRIMARY KEY (`id`),
   UNIQUE KEY `uk_project_institution` (`project_id`, `institution_id`),
-  KEY `idx_project_institution_institution` (`institution_id`)
+  KEY `idx_project_institution_institution` (`institution_id`, `project_id`),
+  KEY `idx_project_institution_country` (`country`, `project_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='site taking part in a project';
 
 -- idx_project_report_latest serves "latest N reports of a project" as an
@@ -116,3 +131,15 @@ CREATE TABLE `replication_heartbeat` (
   `beat_at` datetime(6) NOT NULL COMMENT 'that process clock (UTC) at the write',
   PRIMARY KEY (`instance_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='how far each replica is behind the primary';
+
+-- project_institution.country follows institution.country, whoever writes
+-- the data: a site takes its institution's country when it is added (or
+-- moved to another institution), and every site of an institution follows
+-- when the institution's country changes. One statement each (no
+-- DELIMITER needed), the same on MySQL 8 and MariaDB.
+CREATE TRIGGER `project_institution_country_on_insert` BEFORE INSERT ON `project_institution`
+  FOR EACH ROW SET NEW.`country` = COALESCE((SELECT `country` FROM `institution` WHERE `id` = NEW.`institution_id`), '');
+CREATE TRIGGER `project_institution_country_on_update` BEFORE UPDATE ON `project_institution`
+  FOR EACH ROW SET NEW.`country` = COALESCE((SELECT `country` FROM `institution` WHERE `id` = NEW.`institution_id`), '');
+CREATE TRIGGER `institution_country_to_sites` AFTER UPDATE ON `institution`
+  FOR EACH ROW UPDATE `project_institution` SET `country` = NEW.`country` WHERE `institution_id` = NEW.`id` AND `country` <> NEW.`country`;

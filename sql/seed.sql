@@ -1,4 +1,4 @@
--- Demo data: a handful of realistic (fictional) clinical trials.
+-- Demo data: realistic (fictional) clinical trials.
 -- Project 1 has several sites and reports; project 4 has sites but no
 -- reports yet; project 5 has no sites and no reports; project 6 has reports
 -- from a closed study but its sites have been removed.
@@ -46,3 +46,69 @@ INSERT INTO `project_report` (`project_id`, `title`, `report_type`, `period_star
 (2, 'Annual safety report 2024', 'safety', '2023-06-12', '2024-06-11', 'Bleeding events rare and mild.', '2024-08-01 08:00:00'),
 (3, 'Final clinical study report', 'final', '2022-02-01', '2024-05-31', 'Primary endpoint (relapse-free survival at 24 months) met.', '2024-06-28 12:00:00'),
 (6, 'Termination notice', 'final', '2021-01-10', '2022-08-15', 'Terminated early for futility at the second interim analysis.', '2022-08-20 11:00:00');
+
+-- Enough more to page through (GET /projects, GET /project/7/institutions):
+-- projects 7..46, institutions 10..129 in twelve countries; project 7 is a
+-- large multi-centre trial with 120 sites and 25 reports, more than one
+-- record shows (institutions_next, reports_next); the others have one to
+-- three sites. Generated from a table of digits, the same on MySQL and
+-- MariaDB.
+INSERT INTO `project` (`id`, `code`, `title`, `phase`, `status`, `sponsor`, `start_date`, `end_date`, `created_at`, `updated_at`)
+SELECT n + 7,
+       CONCAT('CTP-2025-', LPAD(n + 100, 3, '0')),
+       CONCAT(ELT(n % 5 + 1, 'Once-weekly', 'Low-dose', 'Adjuvant', 'Home-based', 'Early'), ' ',
+              ELT(n % 8 + 1, 'insulin icodec', 'colchicine', 'checkpoint inhibition', 'cardiac rehabilitation',
+                  'statin therapy', 'iron supplementation', 'physiotherapy', 'antibiotic stewardship'),
+              ' in ', ELT(n % 6 + 1, 'adults with heart failure', 'older adults after hip fracture', 'stage III colon cancer',
+                  'chronic obstructive pulmonary disease', 'pregnancy with anaemia', 'type 1 diabetes'),
+              ' (demo ', n + 7, ')'),
+       ELT(n % 4 + 1, 'I', 'II', 'III', 'IV'),
+       ELT(n % 5 + 1, 'planned', 'recruiting', 'active', 'completed', 'suspended'),
+       ELT(n % 5 + 1, 'Nordhavn Pharma A/S', 'Helix Oncology Inc.', 'Cardiowatch GmbH', 'Public Health Trials Unit', 'European Obstetrics Research Network'),
+       '2025-01-06' + INTERVAL n WEEK,
+       NULL,
+       '2024-12-02 09:00:00' + INTERVAL n DAY,
+       '2025-03-03 09:00:00' + INTERVAL (n * 7) % 40 DAY + INTERVAL n MINUTE
+FROM (SELECT t.d * 10 + u.d AS n
+      FROM (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) t
+      CROSS JOIN (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                  UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) u) numbers;
+
+INSERT INTO `institution` (`id`, `code`, `name`, `city`, `country`, `created_at`, `updated_at`)
+SELECT n + 10,
+       CONCAT('INST-', c.country, '-', LPAD(n + 200, 3, '0')),
+       CONCAT(c.city, ' Clinical Research Centre ', n + 10),
+       c.city, c.country, '2020-01-01 00:00:00', '2020-01-01 00:00:00'
+FROM (SELECT h.d * 100 + t.d * 10 + u.d AS n
+      FROM (SELECT 0 d UNION ALL SELECT 1) h
+      CROSS JOIN (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                  UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) t
+      CROSS JOIN (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                  UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) u) numbers
+JOIN (SELECT 0 k, 'DK' country, 'Odense' city UNION ALL SELECT 1, 'DE', 'Hamburg' UNION ALL SELECT 2, 'FR', 'Lyon'
+      UNION ALL SELECT 3, 'ES', 'Madrid' UNION ALL SELECT 4, 'NL', 'Utrecht' UNION ALL SELECT 5, 'GB', 'Leeds'
+      UNION ALL SELECT 6, 'SE', 'Uppsala' UNION ALL SELECT 7, 'IT', 'Milan' UNION ALL SELECT 8, 'US', 'Chicago'
+      UNION ALL SELECT 9, 'NO', 'Bergen' UNION ALL SELECT 10, 'FI', 'Tampere' UNION ALL SELECT 11, 'PL', 'Krakow') c ON c.k = n % 12
+WHERE n < 120;
+
+-- Project 7 takes place at all 120 new institutions; project p (8..46) at
+-- one to three of them.
+INSERT INTO `project_institution` (`project_id`, `institution_id`, `role`, `site_status`, `principal_investigator`, `enrolled`, `joined_at`)
+SELECT 7, `id`, IF(`id` = 10, 'lead', 'participating'), 'active', CONCAT('Dr. Investigator ', `id`), `id` % 37, '2025-02-03 09:00:00' + INTERVAL `id` HOUR
+FROM `institution` WHERE `id` BETWEEN 10 AND 129;
+INSERT INTO `project_institution` (`project_id`, `institution_id`, `role`, `site_status`, `principal_investigator`, `enrolled`, `joined_at`)
+SELECT p.`id`, 10 + (p.`id` * 7 + k.k * 13) % 120, IF(k.k = 0, 'lead', 'participating'), 'active',
+       CONCAT('Dr. Investigator ', p.`id`, '-', k.k), (p.`id` + k.k) % 50, '2025-03-03 09:00:00'
+FROM `project` p JOIN (SELECT 0 k UNION ALL SELECT 1 UNION ALL SELECT 2) k ON k.k <= p.`id` % 3
+WHERE p.`id` BETWEEN 8 AND 46;
+
+INSERT INTO `project_report` (`project_id`, `title`, `report_type`, `period_start`, `period_end`, `summary`, `created_at`)
+SELECT 7, CONCAT('Monthly enrolment report ', n + 1), IF(n % 6 = 5, 'safety', 'progress'),
+       '2025-02-01' + INTERVAL n MONTH, '2025-02-01' + INTERVAL (n + 1) MONTH - INTERVAL 1 DAY,
+       IF(n % 4 = 0, NULL, CONCAT('Enrolment on plan in month ', n + 1, '.')),
+       '2025-03-05 10:00:00' + INTERVAL n MONTH
+FROM (SELECT t.d * 10 + u.d AS n
+      FROM (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2) t
+      CROSS JOIN (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                  UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) u) numbers
+WHERE n < 25;

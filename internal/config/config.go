@@ -16,8 +16,9 @@ import (
 // Config is the whole configuration of the service.
 type Config struct {
 	rest.RestConf
-	Mysql MysqlConf
-	Auth  AuthConf
+	Mysql  MysqlConf
+	Auth   AuthConf
+	Record RecordConf
 	// Coalesce lets concurrent identical requests share one in-flight load
 	// (no caching: nothing outlives the load).
 	Coalesce bool `json:",default=true"`
@@ -70,6 +71,16 @@ const (
 	DefaultKeyRefresh       = 5 * time.Minute
 	DefaultMaxTokenLifetime = 24 * time.Hour
 )
+
+// RecordConf bounds GET /project/:id: how many of a project's institutions
+// its answer carries (the rest: GET /project/:id/institutions, through the
+// answer's institutions_next cursor).
+type RecordConf struct {
+	// Institutions is the default of ?institutions=.
+	Institutions int `json:",default=100"`
+	// MaxInstitutions is the most ?institutions= may ask for.
+	MaxInstitutions int `json:",default=1000"`
+}
 
 // ReplicasEnv is the environment variable listing replica DSNs.
 const ReplicasEnv = "MYSQL_REPLICA_DSNS"
@@ -132,6 +143,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("Timeout must be a positive number of milliseconds, got %d", c.Timeout)
 	case c.MaxHeaderBytes < 4096:
 		return fmt.Errorf("MaxHeaderBytes must be at least 4096 (a bearer token alone can take several KiB), got %d", c.MaxHeaderBytes)
+	case c.Record.Institutions < 1 || c.Record.Institutions > c.Record.MaxInstitutions:
+		return fmt.Errorf("Record.Institutions must be between 1 and Record.MaxInstitutions (%d), got %d", c.Record.MaxInstitutions, c.Record.Institutions)
 	case m.MaxReplicaLag <= 0:
 		return fmt.Errorf("Mysql.MaxReplicaLag must be positive, got %s", m.MaxReplicaLag)
 	}

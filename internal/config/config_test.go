@@ -16,6 +16,7 @@ func valid() Config {
 	c.Auth = AuthConf{Issuer: "https://idp.example.com/realms/clinical", Audience: "project-api",
 		KeyRefresh: 5 * time.Minute, MaxTokenLifetime: 24 * time.Hour, RequireClient: true}
 	c.MaxHeaderBytes = 32 << 10
+	c.Record = RecordConf{Institutions: 100, MaxInstitutions: 1000}
 	return c
 }
 
@@ -48,6 +49,8 @@ func TestValidate_NamesTheBadKey(t *testing.T) {
 		{"keyRefreshTooOften", "Auth.KeyRefresh", func(c *Config) { c.Auth.KeyRefresh = time.Millisecond }},
 		{"noLifetime", "Auth.MaxTokenLifetime", func(c *Config) { c.Auth.MaxTokenLifetime = 0 }},
 		{"tinyHeader", "MaxHeaderBytes", func(c *Config) { c.MaxHeaderBytes = 100 }},
+		{"recordAboveItsMax", "Record.Institutions", func(c *Config) { c.Record.Institutions = 1001 }},
+		{"noRecordInstitutions", "Record.Institutions", func(c *Config) { c.Record.Institutions = 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
@@ -113,6 +116,7 @@ func TestLoad_TheDocumentedDefaultsAreTheCodes(t *testing.T) {
 		{"Mysql.ConnMaxLifetime", c.Mysql.ConnMaxLifetime, 30 * time.Minute}, {"Mysql.ConnMaxIdleTime", c.Mysql.ConnMaxIdleTime, 5 * time.Minute},
 		{"Mysql.SlowThreshold", c.Mysql.SlowThreshold, 500 * time.Millisecond}, {"Mysql.MaxReplicaLag", c.Mysql.MaxReplicaLag, 5 * time.Second},
 		{"Auth.Audience", c.Auth.Audience, "project-api"},
+		{"Record.Institutions", c.Record.Institutions, 100}, {"Record.MaxInstitutions", c.Record.MaxInstitutions, 1000},
 	} {
 		if tc.got != tc.def {
 			t.Errorf("%s = %v, want the documented default %v", tc.key, tc.got, tc.def)

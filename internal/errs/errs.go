@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -65,6 +66,19 @@ var kinds = map[Code]struct {
 	Unavailable:      {http.StatusServiceUnavailable, "the service cannot reach its database right now; retry later"},
 	Internal:         {http.StatusInternalServerError, "internal error; it has been logged"},
 	Canceled:         {StatusClientClosedRequest, "the client closed the request"},
+}
+
+// Codes are the codes a client can receive, sorted (not Canceled: nobody
+// reads that answer).
+func Codes() []string {
+	var out []string
+	for code := range kinds {
+		if code != Canceled {
+			out = append(out, string(code))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Error is a failure of a known kind. Message is what the client reads; Err,

@@ -6,6 +6,7 @@ package handler
 import (
 	"net/http"
 
+	catalogue "github.com/clinicaldata/projectsvc/internal/handler/catalogue"
 	project "github.com/clinicaldata/projectsvc/internal/handler/project"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 
@@ -18,10 +19,36 @@ func RegisterHandlers(server *rest.Server, serverCtx *svc.ServiceContext) {
 			[]rest.Middleware{serverCtx.Audit, serverCtx.Auth},
 			[]rest.Route{
 				{
-					// a project with its institutions (by name, then id) and its latest reports (newest first)
+					// the projects the caller may read, filtered, by id (or by last update with updated_since), one page at a time
+					Method:  http.MethodGet,
+					Path:    "/projects",
+					Handler: catalogue.ListProjectsHandler(serverCtx),
+				},
+			}...,
+		),
+	)
+
+	server.AddRoutes(
+		rest.WithMiddlewares(
+			[]rest.Middleware{serverCtx.Audit, serverCtx.Auth},
+			[]rest.Route{
+				{
+					// a project with its first institutions (by name, then id) and its latest reports (newest first)
 					Method:  http.MethodGet,
 					Path:    "/project/:id",
 					Handler: project.GetProjectDetailsHandler(serverCtx),
+				},
+				{
+					// one page of a project's institutions (by name, then id)
+					Method:  http.MethodGet,
+					Path:    "/project/:id/institutions",
+					Handler: project.ListProjectInstitutionsHandler(serverCtx),
+				},
+				{
+					// one page of a project's reports (newest first)
+					Method:  http.MethodGet,
+					Path:    "/project/:id/reports",
+					Handler: project.ListProjectReportsHandler(serverCtx),
 				},
 			}...,
 		),

@@ -12,7 +12,8 @@ import (
 
 // project1 is project 1 of sql/seed.sql as the API contract renders it:
 // institutions by name, reports newest first (ties broken by id, newest id
-// first), dates as YYYY-MM-DD, times RFC 3339 UTC, absent values null.
+// first), dates as YYYY-MM-DD, times RFC 3339 UTC, absent values null, and
+// no cursor to more (all its sites and reports fit).
 const project1 = `{
  "project": {"id": 1, "code": "CTP-2024-017",
    "title": "Semaglutide versus placebo in adults with type 2 diabetes and chronic kidney disease",
@@ -33,6 +34,7 @@ const project1 = `{
    "role": "participating", "site_status": "on_hold", "principal_investigator": "Dr. Erik Lindqvist", "enrolled": 0,
    "joined_at": "2024-06-15T09:00:00Z"}
  ],
+ "institutions_next": null,
  "reports": [
   {"id": 4, "title": "Protocol deviation summary", "report_type": "deviation",
    "period_start": "2024-07-01", "period_end": "2024-09-30",
@@ -49,7 +51,8 @@ const project1 = `{
    "period_start": "2024-04-01", "period_end": "2024-06-30",
    "summary": "73 participants randomised across 4 sites; site in Stockholm on hold pending ethics amendment.",
    "created_at": "2024-07-05T10:00:00Z"}
- ]
+ ],
+ "reports_next": null
 }`
 
 func decode(t testing.TB, s string) map[string]any {

@@ -17,6 +17,7 @@ import (
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
+	"github.com/clinicaldata/projectsvc/internal/testing/openapitest"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/types"
 )
@@ -92,6 +93,9 @@ func FuzzAuthorization(f *testing.F) {
 		rec := httptest.NewRecorder()
 		serve(rec, req)
 		rows := audit.Take()
+		if err := openapitest.Check(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Fatalf("%q %q: %v", authorization, seg, err)
+		}
 
 		scheme, token, _ := strings.Cut(authorization, " ")
 		can, issued := callers[strings.TrimSpace(token)]

@@ -27,6 +27,7 @@ import (
 	"github.com/clinicaldata/projectsvc/internal/svc"
 	"github.com/clinicaldata/projectsvc/internal/testing/fakes"
 	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
+	"github.com/clinicaldata/projectsvc/internal/testing/openapitest"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
 	"github.com/clinicaldata/projectsvc/internal/types"
 	"github.com/clinicaldata/projectsvc/model"
@@ -128,6 +129,9 @@ func FuzzGetProject(f *testing.F) {
 			t.Fatalf("%q: the models were called with arguments outside the contract: %v", target, v)
 		}
 		answered := fuzzCheck(t, target, req.URL, rec.Code, rec.Header(), rec.Body.Bytes())
+		if err := openapitest.Check(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Fatalf("%q: %v", target, err)
+		}
 		fuzzCheckAudit(t, target, answered, rec.Code, audit.Take())
 	})
 }
@@ -181,8 +185,8 @@ func fuzzHandler(tb testing.TB) (h http.Handler, authorization string, audit *fa
 	tb.Cleanup(func() { db.Close() })
 	s, err := svc.NewServiceContext(c, store.WithDB(db), store.WithModels(func(m *store.Models) {
 		m.Project = fakes.Project(fuzzFindProject)
-		m.ProjectInstitution = fakes.ProjectInstitution(fuzzFindInstitutions)
-		m.ProjectReport = fakes.ProjectReport(fuzzFindReports)
+		m.ProjectInstitution = fakes.AllInstitutions(fuzzFindInstitutions)
+		m.ProjectReport = fakes.LatestReports(fuzzFindReports)
 	}), store.WithModels(audit.Install))
 	if err != nil {
 		tb.Fatal(err)
@@ -248,8 +252,9 @@ func fuzzFindInstitutions(_ context.Context, id uint64) ([]*model.ProjectInstitu
 
 func fuzzFindReports(_ context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 	fuzzViolations.checkID("FindLatestByProjectID", id)
-	if limit < projectlogic.MinReports || limit > projectlogic.MaxReports {
-		fuzzViolations.add(fmt.Sprintf("FindLatestByProjectID(%d, limit=%d): limit outside the reports bounds", id, limit))
+	// The record reads one report more than it shows (whether the list goes on).
+	if limit < projectlogic.MinReports+1 || limit > projectlogic.MaxReports+1 {
+		fuzzViolations.add(fmt.Sprintf("FindLatestByProjectID(%d, limit=%d): limit outside the reports bounds (+1)", id, limit))
 	}
 	reports := []*model.ProjectReport{}
 	if id > fuzzProjects {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/zeromicro/go-zero/core/logx"
@@ -19,7 +20,8 @@ import (
 //     (X-Request-Id, the request_id of the log lines and the audit rows;
 //     a client's traceparent cannot make its rows join another's logs), and
 //     names in it the route template the request matched;
-//   - refuses a request whose header is larger than MaxHeaderBytes (431);
+//   - refuses a request whose header is larger than MaxHeaderBytes (431),
+//     and one whose path is not in its one canonical form (404);
 //   - guards the error contract for answers go-zero's own middlewares write
 //     without a body — breaker, load shedding, max connections (503) and
 //     panic recovery (500) — adds Retry-After to every 503, and marks every
@@ -47,11 +49,17 @@ func (g guardRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Request-Id"] = []string{rec.ID}
 	r = r.WithContext(logx.ContextWithFields(ctx, logx.Field("request_id", rec.ID)))
 	gw := &guardWriter{ResponseWriter: w}
-	if n := headerBytes(r); g.maxHeaderBytes > 0 && n > g.maxHeaderBytes {
+	switch n := headerBytes(r); {
+	case g.maxHeaderBytes > 0 && n > g.maxHeaderBytes:
 		metricUnaudited.Inc("header_too_large")
 		httpx.ErrorCtx(r.Context(), gw, errs.Newf(errs.HeaderTooLarge,
 			"the request's header is %d bytes; at most %d are accepted", n, g.maxHeaderBytes))
-	} else {
+	case r.URL.Path != path.Clean(r.URL.Path) && r.URL.Path != "/":
+		// One name per resource: /project/1/, /project//1 and
+		// /project/./1 are not another name of /project/1.
+		httpx.ErrorCtx(r.Context(), gw, errs.Newf(errs.NotFound,
+			"no such route: write the path without empty, . or .. segments and without a trailing /"))
+	default:
 		g.Router.ServeHTTP(gw, r)
 	}
 	if gw.finish() {

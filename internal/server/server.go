@@ -22,6 +22,7 @@ import (
 	"github.com/clinicaldata/projectsvc/internal/audit"
 	"github.com/clinicaldata/projectsvc/internal/errs"
 	"github.com/clinicaldata/projectsvc/internal/handler"
+	"github.com/clinicaldata/projectsvc/internal/openapi"
 	"github.com/clinicaldata/projectsvc/internal/svc"
 )
 
@@ -46,9 +47,14 @@ func New(svcCtx *svc.ServiceContext) (*Server, error) {
 	s := &Server{Server: rs, svcCtx: svcCtx}
 	handler.RegisterHandlers(rs, svcCtx)
 	addHeadRoutes(rs)
+	document := openapi.ForIssuer(svcCtx.Config.Auth.Issuer)
 	rs.AddRoutes([]rest.Route{
 		{Method: http.MethodGet, Path: "/healthz", Handler: s.healthz},
 		{Method: http.MethodGet, Path: "/readyz", Handler: s.readyz},
+		{Method: http.MethodGet, Path: "/openapi.json", Handler: func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Type"] = []string{"application/json"}
+			_, _ = w.Write(document)
+		}},
 	})
 	// Readiness turns 503 as soon as shutdown begins: go-zero runs wrap-up
 	// listeners first, then (after Shutdown.WrapUpTime) drains the server.

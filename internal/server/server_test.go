@@ -64,8 +64,8 @@ type fakeModels struct {
 
 func (m fakeModels) install(s *store.Models) {
 	s.Project = fakes.Project(m.project)
-	s.ProjectInstitution = fakes.ProjectInstitution(m.institutions)
-	s.ProjectReport = fakes.ProjectReport(m.reports)
+	s.ProjectInstitution = fakes.AllInstitutions(m.institutions)
+	s.ProjectReport = fakes.LatestReports(m.reports)
 }
 
 // newTestServer serves the real router, middlewares and error table over
@@ -171,7 +171,7 @@ func TestGetProject_404WhenMissing(t *testing.T) {
 
 func TestGetProject_404JSONForUnknownRoute(t *testing.T) {
 	ts := newTestServer(t, time.Second, seeded())
-	res := servicetest.Get(t, ts.URL+"/projects")
+	res := servicetest.Get(t, ts.URL+"/studies")
 	if code, _ := servicetest.ErrorBody(t, res.Body); res.Status != http.StatusNotFound || code != "not_found" {
 		t.Fatalf("got %d %s, want 404 not_found", res.Status, res.Body)
 	}

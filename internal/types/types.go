@@ -17,14 +17,17 @@ type Project struct {
 }
 
 type ProjectDetailsReq struct {
-	Id      int64 `path:"id"`
-	Reports int64 `form:"reports,default=10"`
+	Id           int64 `path:"id"`
+	Institutions int64 `form:"institutions,optional"`
+	Reports      int64 `form:"reports,default=10"`
 }
 
 type ProjectDetailsResp struct {
-	Project      Project              `json:"project"`
-	Institutions []ProjectInstitution `json:"institutions"`
-	Reports      []ProjectReport      `json:"reports"`
+	Project          Project              `json:"project"`
+	Institutions     []ProjectInstitution `json:"institutions"`
+	InstitutionsNext *string              `json:"institutions_next"`
+	Reports          []ProjectReport      `json:"reports"`
+	ReportsNext      *string              `json:"reports_next"`
 }
 
 type ProjectInstitution struct {
@@ -40,6 +43,33 @@ type ProjectInstitution struct {
 	JoinedAt              string `json:"joined_at"`
 }
 
+type ProjectInstitutionsResp struct {
+	Institutions []ProjectInstitution `json:"institutions"`
+	NextCursor   *string              `json:"next_cursor"`
+}
+
+type ProjectListReq struct {
+	Status       string `form:"status,optional"`
+	Phase        string `form:"phase,optional"`
+	Sponsor      string `form:"sponsor,optional"`
+	Country      string `form:"country,optional"`
+	Institution  string `form:"institution,optional"`
+	UpdatedSince string `form:"updated_since,optional"`
+	Limit        int64  `form:"limit,default=20"`
+	Cursor       string `form:"cursor,optional"`
+}
+
+type ProjectListResp struct {
+	Projects   []Project `json:"projects"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+type ProjectPageReq struct {
+	Id     int64  `path:"id"`
+	Limit  int64  `form:"limit,default=20"`
+	Cursor string `form:"cursor,optional"`
+}
+
 type ProjectReport struct {
 	Id          uint64  `json:"id"`
 	Title       string  `json:"title"`
@@ -48,4 +78,9 @@ type ProjectReport struct {
 	PeriodEnd   *string `json:"period_end"`
 	Summary     *string `json:"summary"`
 	CreatedAt   string  `json:"created_at"`
+}
+
+type ProjectReportsResp struct {
+	Reports    []ProjectReport `json:"reports"`
+	NextCursor *string         `json:"next_cursor"`
 }

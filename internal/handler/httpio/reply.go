@@ -12,42 +12,50 @@ import (
 	"github.com/zeromicro/go-zero/rest/httpx"
 
 	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/page"
 )
 
 // maxPooledBody: larger answer buffers are not kept for reuse.
 const maxPooledBody = 1 << 20
 
-var (
-	contentTypeJSON = []string{"application/json; charset=utf-8"}
-	replies         = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-)
+var contentTypeJSON = []string{"application/json; charset=utf-8"}
 
-// jsonAppender is an answer that writes its own JSON — the bytes
-// encoding/json would write — without reflection (types.ProjectDetailsResp).
-type jsonAppender interface{ AppendJSON([]byte) []byte }
+// encoder is a JSON encoder and the buffer it writes to, kept together and
+// reused: encoding/json then allocates nothing per answer.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false) // as go-zero's httpx writes JSON
+	return e
+}}
 
 // OkJSON answers 200 with v as JSON — the bytes httpx.OkJsonCtx writes (no
-// HTML escaping, no trailing newline) — with its cache validators, or 304
+// HTML escaping, no trailing newline) — with its cache validators and, for
+// a page of a list, the Link to the next one (package page), or 304
 // when the request's If-None-Match names the representation it would send
 // (RFC 9110 §13.1.2, §15.4.5). The ETag is strong, a digest of the exact
 // bytes, so ?reports=3 and ?reports=10 differ. Answers are confidential and
 // per caller: shared caches must not store them (private) and a private
 // cache must revalidate each use (no-cache); Vary names the credentials.
 func OkJSON(w http.ResponseWriter, r *http.Request, v any) {
-	pooled := replies.Get().(*[]byte)
-	var body []byte
-	if a, ok := v.(jsonAppender); ok {
-		body = a.AppendJSON((*pooled)[:0])
-	} else {
-		buf := bytes.NewBuffer((*pooled)[:0])
-		enc := json.NewEncoder(buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			httpx.ErrorCtx(r.Context(), w, errs.New(errs.Internal, "", err))
-			return
+	e := encoders.Get().(*encoder)
+	defer func() {
+		if e.buf.Cap() <= maxPooledBody {
+			e.buf.Reset()
+			encoders.Put(e)
 		}
-		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}()
+	if err := e.enc.Encode(v); err != nil {
+		httpx.ErrorCtx(r.Context(), w, errs.New(errs.Internal, "", err))
+		return
 	}
+	body := bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))
+	page.SetLink(w, r, v)
 	h := w.Header()
 	tag := etagOf(body)
 	h["Etag"] = []string{tag}
@@ -59,10 +67,6 @@ func OkJSON(w http.ResponseWriter, r *http.Request, v any) {
 		h["Content-Type"] = contentTypeJSON
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
-	}
-	if cap(body) <= maxPooledBody {
-		*pooled = body[:0]
-		replies.Put(pooled)
 	}
 }
 

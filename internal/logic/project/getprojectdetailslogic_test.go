@@ -91,10 +91,10 @@ func TestFanOut_ReadsOverlap(t *testing.T) {
 			}
 			return someProject(id), nil
 		}),
-		fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+		fakes.AllInstitutions(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
 			return nil, enter(ctx)
 		}),
-		fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 			return nil, enter(ctx)
 		}),
 	)
@@ -125,10 +125,10 @@ func TestFanOut_CancelsSiblingsOnFirstError(t *testing.T) {
 		fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) {
 			return nil, boom
 		}),
-		fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+		fakes.AllInstitutions(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
 			return nil, waitForCancel(ctx)
 		}),
-		fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 			return nil, waitForCancel(ctx)
 		}),
 	)
@@ -144,13 +144,13 @@ func TestFanOut_CancelsSiblingsOnFirstError(t *testing.T) {
 
 func TestFanOut_PanicBecomesInternalError(t *testing.T) {
 	project := fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) { return someProject(id), nil })
-	institutions := fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) { return nil, nil })
+	institutions := fakes.AllInstitutions(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) { return nil, nil })
 	ok := func() *svc.ServiceContext {
 		return newSvc(t, project, institutions,
-			fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) { return nil, nil }),
+			fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) { return nil, nil }),
 		)
 	}
-	s := newSvc(t, project, institutions, fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+	s := newSvc(t, project, institutions, fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 		var m map[string]int
 		//lint:ignore SA5000 the nil map write is the injected panic
 		m["boom"]++ // nil map write: a real runtime panic
@@ -172,8 +172,8 @@ func TestFanOut_PanicBecomesInternalError(t *testing.T) {
 func TestFanOut_NotFoundIsTyped(t *testing.T) {
 	s := newSvc(t,
 		fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) { return nil, model.ErrNotFound }),
-		fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) { return nil, nil }),
-		fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) { return nil, nil }),
+		fakes.AllInstitutions(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) { return nil, nil }),
+		fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) { return nil, nil }),
 	)
 	resp, err := load(context.Background(), s, 99, 10)
 	if resp != nil {
@@ -190,11 +190,11 @@ func TestFanOut_PassesLimitAndID(t *testing.T) {
 	var gotLimit int
 	s := newSvc(t,
 		fakes.Project(func(ctx context.Context, id uint64) (*model.Project, error) { gotID = id; return someProject(id), nil }),
-		fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+		fakes.AllInstitutions(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
 			gotSitesID = id
 			return nil, nil
 		}),
-		fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 			gotLimit = limit
 			return nil, nil
 		}),
@@ -202,8 +202,9 @@ func TestFanOut_PassesLimitAndID(t *testing.T) {
 	if _, err := load(context.Background(), s, 42, 3); err != nil {
 		t.Fatal(err)
 	}
-	if gotID != 42 || gotSitesID != 42 || gotLimit != 3 {
-		t.Fatalf("reads got id=%d sites id=%d limit=%d, want 42, 42, 3", gotID, gotSitesID, gotLimit)
+	// One report more than asked for: whether the list goes on.
+	if gotID != 42 || gotSitesID != 42 || gotLimit != 3+1 {
+		t.Fatalf("reads got id=%d sites id=%d limit=%d, want 42, 42, 4", gotID, gotSitesID, gotLimit)
 	}
 }
 
@@ -217,11 +218,11 @@ func TestGrant_ProjectOutsideTheGrantIsExactlyNotFoundAndReadsNothing(t *testing
 			}
 			return someProject(id), nil
 		}),
-		fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+		fakes.AllInstitutions(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
 			reads.Add(1)
 			return nil, nil
 		}),
-		fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 			reads.Add(1)
 			return nil, nil
 		}),
@@ -250,7 +251,7 @@ func TestGrant_ProjectOutsideTheGrantIsExactlyNotFoundAndReadsNothing(t *testing
 }
 
 func TestGrant_NoCallerIsAnInternalErrorNotARead(t *testing.T) {
-	s := newSvc(t, fakes.Project(nil), fakes.ProjectInstitution(nil), fakes.ProjectReport(nil))
+	s := newSvc(t, fakes.Project(nil), fakes.AllInstitutions(nil), fakes.LatestReports(nil))
 	_, err := project.NewGetProjectDetailsLogic(context.Background(), s).GetProjectDetails(&types.ProjectDetailsReq{Id: 1, Reports: 10})
 	if e := errs.Classify(err); e.Code != errs.Internal {
 		t.Fatalf("no caller on the request: %v, want internal (deny by default)", err)

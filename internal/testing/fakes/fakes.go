@@ -32,39 +32,73 @@ func (f *projects) FindOne(ctx context.Context, id uint64) (*model.Project, erro
 }
 
 // ProjectInstitution is a model.ProjectInstitutionModel whose
-// FindAllByProjectID is find (nil: not faked).
-func ProjectInstitution(find func(ctx context.Context, projectID uint64) ([]*model.ProjectInstitutionDetail, error)) model.ProjectInstitutionModel {
+// FindByProjectID is find (nil: not faked).
+func ProjectInstitution(find func(ctx context.Context, projectID uint64, after *model.SiteKey, limit int) ([]*model.ProjectInstitutionDetail, error)) model.ProjectInstitutionModel {
 	return &projectInstitutions{ProjectInstitutionModel: model.NewProjectInstitutionModel(NotFaked), find: find}
+}
+
+// AllInstitutions is a ProjectInstitution whose pages come from all, the
+// project's whole list by name then id, paged as the database pages it.
+func AllInstitutions(all func(ctx context.Context, projectID uint64) ([]*model.ProjectInstitutionDetail, error)) model.ProjectInstitutionModel {
+	return ProjectInstitution(func(ctx context.Context, projectID uint64, after *model.SiteKey, limit int) ([]*model.ProjectInstitutionDetail, error) {
+		list, err := all(ctx, projectID)
+		if err != nil || list == nil {
+			return list, err
+		}
+		out := []*model.ProjectInstitutionDetail{}
+		for _, s := range list {
+			if after != nil && (s.Name < after.Name || (s.Name == after.Name && s.Id <= after.Id)) {
+				continue
+			}
+			if len(out) == limit {
+				break
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	})
 }
 
 type projectInstitutions struct {
 	model.ProjectInstitutionModel
-	find func(ctx context.Context, projectID uint64) ([]*model.ProjectInstitutionDetail, error)
+	find func(ctx context.Context, projectID uint64, after *model.SiteKey, limit int) ([]*model.ProjectInstitutionDetail, error)
 }
 
-func (f *projectInstitutions) FindAllByProjectID(ctx context.Context, projectID uint64) ([]*model.ProjectInstitutionDetail, error) {
+func (f *projectInstitutions) FindByProjectID(ctx context.Context, projectID uint64, after *model.SiteKey, limit int) ([]*model.ProjectInstitutionDetail, error) {
 	if f.find == nil {
-		return f.ProjectInstitutionModel.FindAllByProjectID(ctx, projectID)
+		return f.ProjectInstitutionModel.FindByProjectID(ctx, projectID, after, limit)
 	}
-	return f.find(ctx, projectID)
+	return f.find(ctx, projectID, after, limit)
 }
 
 // ProjectReport is a model.ProjectReportModel whose FindLatestByProjectID is
 // find (nil: not faked).
-func ProjectReport(find func(ctx context.Context, projectID uint64, limit int) ([]*model.ProjectReport, error)) model.ProjectReportModel {
+func ProjectReport(find func(ctx context.Context, projectID uint64, before *model.ReportKey, limit int) ([]*model.ProjectReport, error)) model.ProjectReportModel {
 	return &projectReports{ProjectReportModel: model.NewProjectReportModel(NotFaked), find: find}
+}
+
+// LatestReports is a ProjectReport whose pages come from latest, the
+// project's reports newest first, limited (before it) as the database
+// pages them; latest gets the page's limit.
+func LatestReports(latest func(ctx context.Context, projectID uint64, limit int) ([]*model.ProjectReport, error)) model.ProjectReportModel {
+	return ProjectReport(func(ctx context.Context, projectID uint64, before *model.ReportKey, limit int) ([]*model.ProjectReport, error) {
+		if before != nil {
+			return []*model.ProjectReport{}, nil // the fakes' lists fit on a first page
+		}
+		return latest(ctx, projectID, limit)
+	})
 }
 
 type projectReports struct {
 	model.ProjectReportModel
-	find func(ctx context.Context, projectID uint64, limit int) ([]*model.ProjectReport, error)
+	find func(ctx context.Context, projectID uint64, before *model.ReportKey, limit int) ([]*model.ProjectReport, error)
 }
 
-func (f *projectReports) FindLatestByProjectID(ctx context.Context, projectID uint64, limit int) ([]*model.ProjectReport, error) {
+func (f *projectReports) FindLatestByProjectID(ctx context.Context, projectID uint64, before *model.ReportKey, limit int) ([]*model.ProjectReport, error) {
 	if f.find == nil {
-		return f.ProjectReportModel.FindLatestByProjectID(ctx, projectID, limit)
+		return f.ProjectReportModel.FindLatestByProjectID(ctx, projectID, before, limit)
 	}
-	return f.find(ctx, projectID, limit)
+	return f.find(ctx, projectID, before, limit)
 }
 
 // AccessAudit is a model.AccessAuditModel whose InsertAll is insert (nil:

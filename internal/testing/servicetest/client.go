@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clinicaldata/projectsvc/internal/testing/openapitest"
 )
 
 // Response is what a client saw.
@@ -41,6 +43,13 @@ func Do(t testing.TB, method, url string, header http.Header) Response {
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("read body: %v", err)
+	}
+	// Every answer of the API (it carries X-Request-Id; the DevServer's and
+	// other servers' do not) must be one its OpenAPI document describes.
+	if res.Header.Get("X-Request-Id") != "" {
+		if err := openapitest.Check(req, res.StatusCode, res.Header, b); err != nil {
+			t.Errorf("%v\nbody: %.300s", err, b)
+		}
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
 }

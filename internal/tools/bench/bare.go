@@ -75,11 +75,11 @@ func (b Bare) RoundTrips(ctx context.Context, n int) (project, sites, reports ti
 			return err
 		},
 		func(ctx context.Context, id uint64) error {
-			_, err := b.Svc.Store.Primary().ProjectInstitution.FindAllByProjectID(ctx, id)
+			_, err := b.Svc.Store.Primary().ProjectInstitution.FindByProjectID(ctx, id, nil, b.Svc.Config.Record.Institutions+1)
 			return err
 		},
 		func(ctx context.Context, id uint64) error {
-			_, err := b.Svc.Store.Primary().ProjectReport.FindLatestByProjectID(ctx, id, b.Reports)
+			_, err := b.Svc.Store.Primary().ProjectReport.FindLatestByProjectID(ctx, id, nil, b.Reports+1)
 			return err
 		},
 	}

@@ -23,10 +23,10 @@ func FakeModels(d dataset.Spec, sites, reports int) func(*store.Models) {
 			p.Id = id
 			return &p, nil
 		})
-		s.ProjectInstitution = fakes.ProjectInstitution(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+		s.ProjectInstitution = fakes.AllInstitutions(func(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
 			return rec.Sites, nil
 		})
-		s.ProjectReport = fakes.ProjectReport(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+		s.ProjectReport = fakes.LatestReports(func(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
 			return rec.Reports[:min(limit, len(rec.Reports))], nil
 		})
 	}

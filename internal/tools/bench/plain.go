@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
+	"github.com/clinicaldata/projectsvc/internal/page"
 	"github.com/clinicaldata/projectsvc/internal/store"
 	"github.com/clinicaldata/projectsvc/internal/types"
 )
@@ -33,7 +34,7 @@ const (
 	plainProjectSQL = "select `id`,`code`,`title`,`phase`,`status`,`sponsor`,`start_date`,`end_date`,`created_at`,`updated_at` " +
 		"from `project` where `id` = ? limit 1"
 	plainSitesSQL = "select i.`id`,i.`code`,i.`name`,i.`city`,i.`country`,pi.`role`,pi.`site_status`,pi.`principal_investigator`,pi.`enrolled`,pi.`joined_at` " +
-		"from `project_institution` pi join `institution` i on i.`id` = pi.`institution_id` where pi.`project_id` = ? order by i.`name`, i.`id`"
+		"from `project_institution` pi join `institution` i on i.`id` = pi.`institution_id` where pi.`project_id` = ? order by i.`name`, i.`id` limit ?"
 	plainReportsSQL = "select `id`,`project_id`,`title`,`report_type`,`period_start`,`period_end`,`summary`,`created_at` " +
 		"from `project_report` where `project_id` = ? order by `created_at` desc, `id` desc limit ?"
 )
@@ -89,8 +90,8 @@ func (p *Plain) get(w http.ResponseWriter, r *http.Request) {
 	resp := types.ProjectDetailsResp{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.project(gctx, id, &resp.Project) })
-	g.Go(func() (err error) { resp.Institutions, err = p.sites(gctx, id); return err })
-	g.Go(func() (err error) { resp.Reports, err = p.reports(gctx, id, limit); return err })
+	g.Go(func() (err error) { resp.Institutions, resp.InstitutionsNext, err = p.sites(gctx, id); return err })
+	g.Go(func() (err error) { resp.Reports, resp.ReportsNext, err = p.reports(gctx, id, limit); return err })
 	switch err := g.Wait(); {
 	case errors.Is(err, sql.ErrNoRows):
 		plainError(w, http.StatusNotFound, "not_found")
@@ -124,10 +125,15 @@ func (p *Plain) project(ctx context.Context, id uint64, out *types.Project) erro
 	return err
 }
 
-func (p *Plain) sites(ctx context.Context, id uint64) ([]types.ProjectInstitution, error) {
-	rows, err := p.DB.QueryContext(ctx, p.limited(ctx, plainSitesSQL), id)
+// plainSites is the service's default of ?institutions= (Record.Institutions).
+const plainSites = 100
+
+// sites reads the first plainSites institutions, and one more to know
+// whether the list goes on (the service's cursor, when it does).
+func (p *Plain) sites(ctx context.Context, id uint64) (_ []types.ProjectInstitution, next *string, _ error) {
+	rows, err := p.DB.QueryContext(ctx, p.limited(ctx, plainSitesSQL), id, plainSites+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	out := []types.ProjectInstitution{}
@@ -136,21 +142,29 @@ func (p *Plain) sites(ctx context.Context, id uint64) ([]types.ProjectInstitutio
 		var joined time.Time
 		if err := rows.Scan(&s.Id, &s.Code, &s.Name, &s.City, &s.Country, &s.Role, &s.SiteStatus,
 			&s.PrincipalInvestigator, &s.Enrolled, &joined); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s.JoinedAt = plainTime(joined)
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	if len(out) > plainSites {
+		out = out[:plainSites]
+		last := out[plainSites-1]
+		next = page.For("/project/:id/institutions", strconv.FormatUint(id, 10)).Next(last.Name, strconv.FormatUint(last.Id, 10))
+	}
+	return out, next, rows.Err()
 }
 
-func (p *Plain) reports(ctx context.Context, id uint64, limit int64) ([]types.ProjectReport, error) {
-	rows, err := p.DB.QueryContext(ctx, p.limited(ctx, plainReportsSQL), id, limit)
+// reports reads the latest limit reports, and one more to know whether the
+// list goes on (the service's cursor, when it does).
+func (p *Plain) reports(ctx context.Context, id uint64, limit int64) (_ []types.ProjectReport, next *string, _ error) {
+	rows, err := p.DB.QueryContext(ctx, p.limited(ctx, plainReportsSQL), id, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	out := make([]types.ProjectReport, 0, limit)
+	out := make([]types.ProjectReport, 0, limit+1)
+	var lastCreated time.Time
 	for rows.Next() {
 		var rep types.ProjectReport
 		var projectID uint64
@@ -158,15 +172,22 @@ func (p *Plain) reports(ctx context.Context, id uint64, limit int64) ([]types.Pr
 		var summary sql.NullString
 		var created time.Time
 		if err := rows.Scan(&rep.Id, &projectID, &rep.Title, &rep.ReportType, &start, &end, &summary, &created); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rep.PeriodStart, rep.PeriodEnd, rep.CreatedAt = plainDate(start), plainDate(end), plainTime(created)
 		if summary.Valid {
 			rep.Summary = &summary.String
 		}
+		if int64(len(out)) < limit {
+			lastCreated = created
+		}
 		out = append(out, rep)
 	}
-	return out, rows.Err()
+	if int64(len(out)) > limit {
+		out = out[:limit]
+		next = page.For("/project/:id/reports", strconv.FormatUint(id, 10)).Next(lastCreated.UTC().Format(time.RFC3339Nano), strconv.FormatUint(out[limit-1].Id, 10))
+	}
+	return out, next, rows.Err()
 }
 
 func plainTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

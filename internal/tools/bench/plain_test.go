@@ -33,8 +33,8 @@ func TestPlainSendsTheModelsSQL(t *testing.T) {
 	conn := recordingConn{SqlConn: fakes.NotFaked, sent: &sent}
 	ctx := context.Background()
 	_, _ = model.NewProjectModel(conn).FindOne(ctx, 1)
-	_, _ = model.NewProjectInstitutionModel(conn).FindAllByProjectID(ctx, 1)
-	_, _ = model.NewProjectReportModel(conn).FindLatestByProjectID(ctx, 1, 10)
+	_, _ = model.NewProjectInstitutionModel(conn).FindByProjectID(ctx, 1, nil, 101)
+	_, _ = model.NewProjectReportModel(conn).FindLatestByProjectID(ctx, 1, nil, 11)
 	want := []string{plainProjectSQL, plainSitesSQL, plainReportsSQL}
 	if len(sent) != len(want) {
 		t.Fatalf("the models sent %d statements, want %d: %q", len(sent), len(want), sent)

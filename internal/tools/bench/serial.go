@@ -50,14 +50,14 @@ func (m serialProject) FindOne(ctx context.Context, id uint64) (*model.Project, 
 
 type serialProjectInstitution struct{ model.ProjectInstitutionModel }
 
-func (m serialProjectInstitution) FindAllByProjectID(ctx context.Context, id uint64) ([]*model.ProjectInstitutionDetail, error) {
+func (m serialProjectInstitution) FindByProjectID(ctx context.Context, id uint64, after *model.SiteKey, limit int) ([]*model.ProjectInstitutionDetail, error) {
 	defer turn(ctx)()
-	return m.ProjectInstitutionModel.FindAllByProjectID(ctx, id)
+	return m.ProjectInstitutionModel.FindByProjectID(ctx, id, after, limit)
 }
 
 type serialProjectReport struct{ model.ProjectReportModel }
 
-func (m serialProjectReport) FindLatestByProjectID(ctx context.Context, id uint64, limit int) ([]*model.ProjectReport, error) {
+func (m serialProjectReport) FindLatestByProjectID(ctx context.Context, id uint64, before *model.ReportKey, limit int) ([]*model.ProjectReport, error) {
 	defer turn(ctx)()
-	return m.ProjectReportModel.FindLatestByProjectID(ctx, id, limit)
+	return m.ProjectReportModel.FindLatestByProjectID(ctx, id, before, limit)
 }

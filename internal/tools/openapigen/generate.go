@@ -94,6 +94,25 @@ type gen struct {
 	types    map[string]spec.DefineStruct
 	used     map[string]bool // the overlay entries and .api types the document took
 	warnings []string
+	// rateLimited: the .api's routes are behind the RateLimit middleware
+	// (429s, the RateLimit headers); set before anything is built.
+	rateLimited bool
+}
+
+// securedHeaders are the headers of every answer of a secured route.
+func (g *gen) securedHeaders() []string {
+	if g.rateLimited {
+		return securedHeaders
+	}
+	return slices.DeleteFunc(slices.Clone(securedHeaders), func(h string) bool { return strings.HasPrefix(h, "RateLimit") })
+}
+
+// errorAnswers are the error table of a secured route.
+func (g *gen) errorAnswers() []errorAnswer {
+	if g.rateLimited {
+		return errorAnswers
+	}
+	return slices.DeleteFunc(slices.Clone(errorAnswers), func(e errorAnswer) bool { return e.status == http.StatusTooManyRequests })
 }
 
 func (g *gen) warnf(format string, args ...any) {
@@ -106,6 +125,11 @@ func (g *gen) complete() error {
 	if err := g.info(); err != nil {
 		return err
 	}
+	limited, err := g.middlewares()
+	if err != nil {
+		return err
+	}
+	g.rateLimited = limited
 	g.components()
 	var goctlOps []string
 	for path, item := range g.doc.Paths.Map() {
@@ -200,12 +224,12 @@ func (g *gen) components() {
 	}
 
 	c.Responses = openapi3.ResponseBodies{
-		"NotModified":     g.response(notModifiedDescription, nil, securedHeaders, validatorHeaders),
-		"NotModifiedHead": g.response(notModifiedDescription, nil, securedHeaders, validatorHeaders),
+		"NotModified":     g.response(notModifiedDescription, nil, g.securedHeaders(), validatorHeaders),
+		"NotModifiedHead": g.response(notModifiedDescription, nil, g.securedHeaders(), validatorHeaders),
 	}
-	for _, e := range errorAnswers {
-		c.Responses[e.name] = g.response(e.description, errorBody(), securedHeaders, errorHeaders, e.headers)
-		c.Responses[e.name+"Head"] = g.response(e.description+" No body (HEAD).", nil, securedHeaders, errorHeaders, e.headers)
+	for _, e := range g.errorAnswers() {
+		c.Responses[e.name] = g.response(e.description, errorBody(), g.securedHeaders(), errorHeaders, e.headers)
+		c.Responses[e.name+"Head"] = g.response(e.description+" No body (HEAD).", nil, g.securedHeaders(), errorHeaders, e.headers)
 	}
 
 	c.SecuritySchemes = openapi3.SecuritySchemes{
@@ -253,18 +277,6 @@ func ref(name string) *openapi3.ResponseRef {
 func (g *gen) routes() (map[string]bool, error) {
 	seen := map[string]bool{}
 	for _, group := range g.api.Service.JoinPrefix().Groups {
-		middlewares := strings.Split(group.GetAnnotation("middleware"), ",")
-		for i := range middlewares {
-			middlewares[i] = strings.TrimSpace(middlewares[i])
-		}
-		// The error table and headers describe the Auth, Audit and
-		// RateLimit middlewares: a group without them would need another.
-		for _, m := range []string{"Audit", "Auth", "RateLimit"} {
-			if !slices.Contains(middlewares, m) {
-				return nil, fmt.Errorf("group %q lacks the %s middleware: the overlay only describes routes behind Audit, Auth and RateLimit",
-					group.GetAnnotation("group"), m)
-			}
-		}
 		for _, route := range group.Routes {
 			method := strings.ToUpper(route.Method)
 			if method != http.MethodGet {
@@ -287,6 +299,35 @@ func (g *gen) routes() (map[string]bool, error) {
 		}
 	}
 	return seen, nil
+}
+
+// middlewares checks that every group is behind Audit and Auth (the error
+// table and headers describe them: a group without them would need
+// another), and reports whether they are behind RateLimit too — all of
+// them, or none.
+func (g *gen) middlewares() (rateLimited bool, err error) {
+	var limited, unlimited []string
+	for _, group := range g.api.Service.JoinPrefix().Groups {
+		name := group.GetAnnotation("group")
+		var middlewares []string
+		for _, m := range strings.Split(group.GetAnnotation("middleware"), ",") {
+			middlewares = append(middlewares, strings.TrimSpace(m))
+		}
+		for _, m := range []string{"Audit", "Auth"} {
+			if !slices.Contains(middlewares, m) {
+				return false, fmt.Errorf("group %q lacks the %s middleware: the overlay only describes routes behind Audit and Auth", name, m)
+			}
+		}
+		if slices.Contains(middlewares, "RateLimit") {
+			limited = append(limited, name)
+		} else {
+			unlimited = append(unlimited, name)
+		}
+	}
+	if len(limited) > 0 && len(unlimited) > 0 {
+		return false, fmt.Errorf("groups %v are behind RateLimit and %v are not: the error table describes one or the other", limited, unlimited)
+	}
+	return len(limited) > 0, nil
 }
 
 // swaggerPath turns go-zero's /project/:id into OpenAPI's /project/{id}.
@@ -353,10 +394,10 @@ func (g *gen) operation(op *openapi3.Operation, group spec.Group, route spec.Rou
 		validators = append(slices.Clone(validators), "Link")
 	}
 	op.Responses = openapi3.NewResponses(
-		openapi3.WithStatus(http.StatusOK, g.response(okDescription, body, securedHeaders, validators)),
+		openapi3.WithStatus(http.StatusOK, g.response(okDescription, body, g.securedHeaders(), validators)),
 		openapi3.WithStatus(http.StatusNotModified, ref("NotModified")),
 	)
-	for _, e := range errorAnswers {
+	for _, e := range g.errorAnswers() {
 		op.Responses.Set(strconv.Itoa(e.status), ref(e.name))
 	}
 	return nil
@@ -390,7 +431,7 @@ func (g *gen) head(get *openapi3.Operation) *openapi3.Operation {
 	okHead.Content = nil
 	head.Responses.Set("200", &openapi3.ResponseRef{Value: &okHead})
 	head.Responses.Set("304", ref("NotModifiedHead"))
-	for _, e := range errorAnswers {
+	for _, e := range g.errorAnswers() {
 		head.Responses.Set(strconv.Itoa(e.status), ref(e.name+"Head"))
 	}
 	return head

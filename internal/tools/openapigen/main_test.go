@@ -12,12 +12,15 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/clinicaldata/projectsvc/internal/errs"
+	"github.com/clinicaldata/projectsvc/internal/testing/testenv"
 )
 
-// testdata/project.api is a snapshot of the contract the overlay was written
-// for: these tests exercise the tool, not the contract (make gen-check
-// keeps internal/openapi/openapi.json in step with the real project.api).
-const fixture = "testdata/project.api"
+// fixture is the real contract (make gen-check keeps
+// internal/openapi/openapi.json in step with it); the tests also run the
+// tool on variants of it.
+var fixture = testenv.Path("project.api")
 
 // goctlSwagger runs goctl (the module's tool) on the contract at apiPath
 // and returns its Swagger 2.0.
@@ -65,8 +68,43 @@ func load(t *testing.T, data []byte) *openapi3.T {
 	return doc
 }
 
+// rateLimited is the fixture with every group behind the RateLimit
+// middleware too (or as it is, if it is already).
+func rateLimited(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(src, []byte("Audit,Auth,RateLimit")) {
+		return fixture
+	}
+	path := filepath.Join(t.TempDir(), "project.api")
+	if err := os.WriteFile(path, bytes.ReplaceAll(src, []byte("middleware: Audit,Auth\n"), []byte("middleware: Audit,Auth,RateLimit\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestGenerate(t *testing.T) {
 	t.Parallel()
+	for _, api := range []string{fixture, rateLimited(t)} {
+		limited := bytes.Contains(must(os.ReadFile(api)), []byte("RateLimit"))
+		t.Run(map[bool]string{false: "asIs", true: "rateLimited"}[limited], func(t *testing.T) {
+			t.Parallel()
+			testGenerate(t, api, limited)
+		})
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func testGenerate(t *testing.T, fixture string, limited bool) {
 	swagger := goctlSwagger(t, fixture)
 	out, warnings, err := generate(fixture, swagger)
 	if err != nil {
@@ -213,14 +251,21 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("required: %q", details.Required)
 		}
 		e := schemas["Error"].Value
-		if len(e.Enum) != 0 || len(e.Properties["code"].Value.Enum) != 8 || !slices.Equal(e.Required, []string{"code", "message"}) ||
+		var codes []string
+		for _, c := range e.Properties["code"].Value.Enum {
+			codes = append(codes, c.(string))
+		}
+		if len(e.Enum) != 0 || !slices.Equal(codes, errs.Codes()) || !slices.Equal(e.Required, []string{"code", "message"}) ||
 			e.AdditionalProperties.Has == nil || *e.AdditionalProperties.Has {
 			t.Errorf("Error: %+v", e)
 		}
 	})
 
 	t.Run("responses", func(t *testing.T) {
-		statuses := []string{"200", "304", "400", "401", "403", "404", "429", "431", "500", "503", "504"}
+		statuses := []string{"200", "304", "400", "401", "403", "404", "405", "431", "500", "503", "504"}
+		if limited {
+			statuses = slices.Insert(statuses, 7, "429")
+		}
 		for _, path := range secured {
 			for _, method := range []string{"GET", "HEAD"} {
 				o := op(method, path)
@@ -242,7 +287,7 @@ func TestGenerate(t *testing.T) {
 						t.Errorf("%s %s %s: body %v", method, path, status, hasBody)
 					}
 					h := r.Value.Headers
-					if h["X-Request-Id"] == nil || h["RateLimit"] == nil || h["RateLimit-Policy"] == nil {
+					if h["X-Request-Id"] == nil || (h["RateLimit"] != nil) != limited || (h["RateLimit-Policy"] != nil) != limited {
 						t.Errorf("%s %s %s: headers %v", method, path, status, slices.Sorted(mapKeys(h)))
 					}
 					if got, want := h["ETag"] != nil, status == "200" || status == "304"; got != want {

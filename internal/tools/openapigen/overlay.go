@@ -1,5 +1,7 @@
 package main
 
+import "github.com/clinicaldata/projectsvc/internal/errs"
+
 // The overlay: everything in the OpenAPI document that project.api cannot
 // say, in one place. goctl's api syntax has no way to express any of it:
 //
@@ -89,11 +91,9 @@ var (
 // then carries a Link header to the next page.
 const paginationField = "next_cursor"
 
-// The error body (internal/errs: Body and its codes).
-var errorCodes = []string{
-	"invalid_argument", "unauthenticated", "permission_denied", "not_found",
-	"resource_exhausted", "timeout", "unavailable", "internal",
-}
+// The error body's codes are the error table's (errs.Codes), so the
+// document names every code a client can get, and no other.
+var errorCodes = errs.Codes()
 
 const errorDescription = "Every error answer: a stable code clients switch on, and a message for people (no internal detail ever reaches it)."
 
@@ -117,6 +117,7 @@ var headers = map[string]headerOverlay{
 	"WWW-Authenticate": {description: `The RFC 6750 challenge: Bearer realm="project-api", with error="invalid_token" when a token was sent but is not valid, ` +
 		`or error="insufficient_scope" and the scopes that would do on a 403.`},
 	"Retry-After": {description: "How many seconds to wait before trying again (RFC 9110).", integer: true},
+	"Allow":       {description: "The methods the route serves: GET, HEAD."},
 	"RateLimit-Policy": {description: "The quota policy that applies to the caller (draft-ietf-httpapi-ratelimit-headers), " +
 		`for example "default";q=100;w=60.`},
 	"RateLimit": {description: "What is left of the caller's quota and when it resets (draft-ietf-httpapi-ratelimit-headers), " +
@@ -158,7 +159,8 @@ var errorAnswers = []errorAnswer{
 	{403, "PermissionDenied", "permission_denied: a valid token that grants no project scope.", []string{"WWW-Authenticate"}},
 	{404, "NotFound", "not_found: no such project, or a project outside the token's grant (the two answers are identical).", nil},
 	{429, "ResourceExhausted", "resource_exhausted: the caller's rate limit is used up; see RateLimit and Retry-After.", []string{"Retry-After"}},
-	{431, "HeaderFieldsTooLarge", "The request's header fields (for example the token) are too large.", nil},
+	{405, "MethodNotAllowed", "method_not_allowed: every route serves GET and HEAD only.", []string{"Allow"}},
+	{431, "HeaderFieldsTooLarge", "header_too_large: the request's header (the request line and its fields, a token among them) is larger than the service accepts (MaxHeaderBytes).", nil},
 	{500, "Internal", "internal: an unexpected failure; it has been logged with the request's id.", nil},
 	{503, "Unavailable", "unavailable: the database or the identity provider's keys cannot be reached, the service is overloaded, " +
 		"or the audit row could not be written. Retry after Retry-After.", []string{"Retry-After"}},
