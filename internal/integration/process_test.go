@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"gopkg.in/yaml.v3"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
 	"github.com/clinicaldata/projectsvc/internal/testing/servicetest"
@@ -78,19 +80,65 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 }
 
 // startProcess runs the built service with the shipped configuration as
-// deployed — JSON logs at info, the DevServer with metrics — on free
-// loopback ports, the overrides merged over it and the DSN given by
-// MYSQL_DSN, and waits until /healthz answers.
+// deployed — JSON logs at info, the DevServer with metrics — on loopback,
+// the overrides merged over it and the DSN given by MYSQL_DSN, and waits
+// until /healthz and (when the DevServer is on) /metrics answer.
+//
+// The service listens on Port: 0 and the test reads the port the system
+// chose back from its "listening on" line: nothing can take it in between.
+// go-zero's DevServer cannot be asked its port, so it gets a found one; if
+// something took that port before the process bound it (the DevServer logs
+// the bind error and never answers), the whole start is retried on another.
 func startProcess(t *testing.T, dsn string, overrides ...string) *process {
 	t.Helper()
-	port, devPort := testenv.FreePort(), testenv.FreePort()
+	return startProcessOn(t, testenv.FreePort, dsn, overrides...)
+}
+
+// startProcessOn is startProcess with the DevServer's port taken from
+// devPort, once per attempt.
+func startProcessOn(t *testing.T, devPort func() int, dsn string, overrides ...string) *process {
+	t.Helper()
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		p, err := tryStartProcess(t, devPort(), dsn, overrides...)
+		if err == nil {
+			return p
+		}
+		var taken *devPortTakenError
+		if !errors.As(err, &taken) {
+			t.Fatal(err)
+		}
+		if attempt == attempts {
+			t.Fatalf("%d starts: %v; logs:\n%s", attempts, err, taken.logs)
+		}
+		t.Logf("start %d of %d: %v; retrying on another port", attempt, attempts, err)
+	}
+}
+
+// devPortTakenError is a start whose DevServer could not bind its port.
+type devPortTakenError struct {
+	port int
+	logs string
+}
+
+func (e *devPortTakenError) Error() string {
+	return fmt.Sprintf("the DevServer could not listen on 127.0.0.1:%d (the bind error is in the service's log)", e.port)
+}
+
+// tryStartProcess is one attempt of startProcess: on an error the process
+// has been stopped.
+func tryStartProcess(t *testing.T, devPort int, dsn string, overrides ...string) (*process, error) {
+	t.Helper()
 	file := servicetest.File(t, "", append([]string{
-		fmt.Sprintf("Port: %d", port),
+		"Port: 0",
 		"Log: {Mode: console, Encoding: json, Level: info}",
 		fmt.Sprintf("DevServer: {Enabled: true, Host: 127.0.0.1, Port: %d}", devPort),
 	}, overrides...)...)
+	devServer, err := devServerEnabled(file)
+	if err != nil {
+		return nil, err
+	}
 	p := &process{
-		URL:    fmt.Sprintf("http://127.0.0.1:%d", port),
 		DevURL: fmt.Sprintf("http://127.0.0.1:%d", devPort),
 		exited: make(chan struct{}),
 	}
@@ -98,34 +146,112 @@ func startProcess(t *testing.T, dsn string, overrides ...string) *process {
 	p.cmd.Env = append(os.Environ(), "MYSQL_DSN="+dsn)
 	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
 	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
+	stop := func() {
 		select {
 		case <-p.exited:
 		default:
 			_ = p.cmd.Process.Kill()
 			<-p.exited
 		}
-		if t.Failed() {
-			t.Logf("service logs:\n%s", p.Logs())
+	}
+	fail := func(format string, args ...any) (*process, error) {
+		stop()
+		return nil, fmt.Errorf("%s (exit: %v); logs:\n%s", fmt.Sprintf(format, args...), p.exitErr, p.Logs())
+	}
+	exited := func() bool {
+		select {
+		case <-p.exited:
+			return true
+		default:
+			return false
 		}
-	})
+	}
+
+	// The address the service listens on, from its log.
+	var addr string
 	if !servicetest.Eventually(15*time.Second, func() bool {
-		res, err := http.Get(p.URL + "/healthz")
+		addr = testenv.ListenAddr(p.Logs())
+		return addr != "" || exited()
+	}) || addr == "" {
+		return fail("the service did not log the address it listens on")
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fail("listening on %q: %v", addr, err)
+	}
+	p.URL = "http://127.0.0.1:" + port
+	if !servicetest.Eventually(15*time.Second, func() bool {
+		if exited() {
+			return true
+		}
+		res, err := probeClient.Get(p.URL + "/healthz")
 		if err != nil {
 			return false
 		}
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
-	}) {
-		t.Fatalf("the service did not become live; logs:\n%s", p.Logs())
+	}) || exited() {
+		return fail("the service did not become live on %s", addr)
 	}
-	return p
+	if devServer {
+		// Either the DevServer answers with metrics, or it logged why not.
+		bindFailed := fmt.Sprintf("127.0.0.1:%d: bind: ", devPort)
+		metrics := false
+		if !servicetest.Eventually(15*time.Second, func() bool {
+			if strings.Contains(p.Logs(), bindFailed) || exited() {
+				return true
+			}
+			// Bounded: whatever holds a taken port may never answer.
+			res, err := probeClient.Get(p.DevURL + "/metrics")
+			if err != nil {
+				return false
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			metrics = res.StatusCode == http.StatusOK && bytes.Contains(b, []byte("# TYPE "))
+			return metrics
+		}) || !metrics {
+			if strings.Contains(p.Logs(), bindFailed) {
+				logs := p.Logs()
+				stop()
+				return nil, &devPortTakenError{port: devPort, logs: logs}
+			}
+			return fail("the DevServer did not answer /metrics on 127.0.0.1:%d", devPort)
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("service logs:\n%s", p.Logs())
+		}
+	})
+	return p, nil
 }
 
-// logLines returns the JSON log lines' "content" fields in order.
+// probeClient is startProcess's client for /healthz and /metrics.
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
+// devServerEnabled tells whether the config file turns the DevServer on.
+func devServerEnabled(file string) (bool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false, err
+	}
+	var c struct {
+		DevServer struct {
+			Enabled bool `yaml:"Enabled"`
+		} `yaml:"DevServer"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return false, fmt.Errorf("%s: %w", file, err)
+	}
+	return c.DevServer.Enabled, nil
+}
+
+// logIndex is the number of the first log line holding needle (-1: none).
 func logIndex(logs, needle string) int {
 	sc := bufio.NewScanner(strings.NewReader(logs))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -251,6 +377,11 @@ func TestProcess_NoSecretsOrArgumentsInLogs(t *testing.T) {
 	}
 	if logIndex(logs, "GET /project/"+marker) < 0 {
 		t.Fatal("no access log line for the request")
+	}
+	// The project id asked for is an argument of the reads: it is in the
+	// access lines (the URI), in no other line — not even a failed read's.
+	if n := onlyInAccessLines(t, logLines(logs), marker, "the project id asked for"); n < 2 {
+		t.Fatalf("%d access lines name the marker, want one per request", n)
 	}
 }
 
@@ -489,5 +620,45 @@ func TestProcess_PortInUseFailsWithOneLine(t *testing.T) {
 	}
 	if len(lines) != 1 || !strings.Contains(lines[0], fmt.Sprintf("127.0.0.1:%d", port)) || strings.Contains(lines[0], "goroutine") {
 		t.Fatalf("want one line naming 127.0.0.1:%d, got:\n%s", port, out)
+	}
+}
+
+// TestProcess_StartRetriesWhenTheDevServerPortIsTaken: the DevServer's port
+// is found, not handed over, so something can take it before the process
+// binds it; startProcess then starts the process again on another port
+// (the service's own port is Port: 0, read back from its log).
+func TestProcess_StartRetriesWhenTheDevServerPortIsTaken(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	var ports []int
+	proc := startProcessOn(t, func() int {
+		port := takenPort // the first attempt's port is already taken
+		if len(ports) > 0 {
+			port = testenv.FreePort()
+		}
+		ports = append(ports, port)
+		return port
+	}, dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql")))
+	if len(ports) != 2 {
+		t.Fatalf("%d starts (DevServer ports %v), want 2: one on the taken port, one retry", len(ports), ports)
+	}
+	if want := fmt.Sprintf("http://127.0.0.1:%d", ports[1]); proc.DevURL != want {
+		t.Fatalf("DevURL %s, want %s", proc.DevURL, want)
+	}
+	if res := servicetest.Get(t, proc.DevURL+"/metrics"); res.Status != http.StatusOK {
+		t.Fatalf("/metrics: %d", res.Status)
+	}
+	if res := servicetest.Get(t, proc.URL+"/project/1"); res.Status != http.StatusOK {
+		t.Fatalf("/project/1: %d %s", res.Status, res.Body)
+	}
+	// The service listens where its log says, not on the configured port 0.
+	addr := testenv.ListenAddr(proc.Logs())
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" || proc.URL != "http://127.0.0.1:"+port {
+		t.Fatalf("URL %s, logged address %q: want the logged, system-chosen port", proc.URL, addr)
 	}
 }

@@ -1,12 +1,15 @@
 // Package testenv answers what tests and tools ask of their surroundings:
-// where the repository is, and a free loopback port.
+// where the repository is, where a service it started listens, and a free
+// loopback port.
 package testenv
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -43,9 +46,32 @@ func Path(rel string) string {
 	return filepath.Join(root, filepath.FromSlash(rel))
 }
 
+// ListenAddr is the address in the "listening on <addr>" line of a
+// service's JSON log (server.Start writes it once it listens: with Port: 0,
+// the port the system chose), or "" while there is none. It is how a test
+// or tool that starts the binary finds it without choosing its port.
+func ListenAddr(logs string) string {
+	for line := range strings.SplitSeq(logs, "\n") {
+		var entry struct{ Content string }
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			continue // not JSON, or a line still being written
+		}
+		if addr, ok := strings.CutPrefix(entry.Content, "listening on "); ok {
+			return strings.TrimSpace(addr)
+		}
+	}
+	return ""
+}
+
 // FreePort is a TCP port free on 127.0.0.1 right now (0 if none could be
-// found). Something else may take it before the caller binds it; callers
-// that can listen on ":0" themselves should.
+// found): the port is found, closed and handed on, and something else may
+// take it before the caller binds it. It is only for what cannot be handed
+// an open listener nor started on port 0 and asked which port it got —
+// go-zero's DevServer, a container's published port that must survive a
+// restart — and its callers must survive a taken port (retry, or fall back
+// to port 0). An in-process server listens on 127.0.0.1:0 itself and is
+// handed the listener (httptest does); the service binary is started with
+// Port: 0 and read back with ListenAddr.
 func FreePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
