@@ -80,15 +80,21 @@ func DriverConfig(dsn string) (*mysql.Config, error) {
 	return cfg, nil
 }
 
-// mysqlErrDuplicateEntry is acceptable to go-zero's own MySQL breaker too.
-const mysqlErrDuplicateEntry = 1062
+// The server errors that are a sign of a struggling (or going) server, not
+// of the statement: a statement timed out (MySQL 3024, MariaDB 1969), a lock
+// wait timed out (1205), too many connections (1040), the server shutting
+// down (1053).
+var strugglingServer = map[uint16]bool{3024: true, 1969: true, 1205: true, 1040: true, 1053: true}
 
-// breakerAcceptable tells go-zero's database breaker which errors are not a
-// sign of a struggling database: a duplicate key (as sqlx.NewMysql does), and
-// failures that cost nothing (errs.FailsFast).
+// breakerAcceptable tells go-zero's database breakers which errors are not a
+// sign of a struggling database: an error the server answered at once about
+// the statement itself — a duplicate key (as sqlx.NewMysql accepts), a
+// privilege refused, a missing table — and failures that cost nothing
+// (errs.FailsFast). So a heartbeat or an audit row the server refuses never
+// opens the breaker every request of the primary shares; slow failures do.
 func breakerAcceptable(err error) bool {
 	var myErr *mysql.MySQLError
-	if errors.As(err, &myErr) && myErr.Number == mysqlErrDuplicateEntry {
+	if errors.As(err, &myErr) && !strugglingServer[myErr.Number] {
 		return true
 	}
 	return errs.FailsFast(err)

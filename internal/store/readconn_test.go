@@ -2,9 +2,15 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
 	"regexp"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // The MariaDB form is exercised against a real server by the integration
@@ -52,5 +58,33 @@ func TestDriverConfig_AddsServiceDefaultsOnlyWhereTheDSNIsSilent(t *testing.T) {
 	}
 	if _, err := DriverConfig("u:secret-pw@tcp(db"); err == nil || regexp.MustCompile("secret-pw").MatchString(err.Error()) {
 		t.Fatalf("bad DSN: err %v (must fail without quoting the password)", err)
+	}
+}
+
+// TestBreakerAcceptable_OnlySlowOrStrugglingFailuresCount: what the server
+// answers at once about a statement (a duplicate key, a privilege refused,
+// a missing table) never counts against the breaker every request of the
+// server shares; timeouts, lock waits, too many connections and a
+// shutdown do, as does a request's deadline.
+func TestBreakerAcceptable_OnlySlowOrStrugglingFailuresCount(t *testing.T) {
+	for _, tc := range []struct {
+		err        error
+		acceptable bool
+	}{
+		{&mysql.MySQLError{Number: 1062}, true},
+		{&mysql.MySQLError{Number: 1142}, true},
+		{&mysql.MySQLError{Number: 1146}, true},
+		{fmt.Errorf("access_audit: insert 3 rows: %w", &mysql.MySQLError{Number: 1406}), true},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
+		{&mysql.MySQLError{Number: 3024}, false},
+		{&mysql.MySQLError{Number: 1969}, false},
+		{&mysql.MySQLError{Number: 1205}, false},
+		{&mysql.MySQLError{Number: 1040}, false},
+		{&mysql.MySQLError{Number: 1053}, false},
+		{context.DeadlineExceeded, false},
+	} {
+		if got := breakerAcceptable(tc.err); got != tc.acceptable {
+			t.Errorf("%v: acceptable %v, want %v", tc.err, got, tc.acceptable)
+		}
 	}
 }

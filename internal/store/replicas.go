@@ -15,16 +15,16 @@ import (
 	"github.com/clinicaldata/projectsvc/model"
 )
 
-// How replicas are watched.
+// How replicas are watched (exported for the tests that time ejections).
 const (
-	// heartbeatEvery: the primary's heartbeat row is written this often,
+	// HeartbeatEvery: the primary's heartbeat row is written this often,
 	// each write bounded by as long.
-	heartbeatEvery = time.Second
-	// checkEvery: each replica is pinged and its lag read this often; a
+	HeartbeatEvery = time.Second
+	// CheckEvery: each replica is pinged and its lag read this often; a
 	// replica that stops answering is out of rotation within about two
-	// checks (a ping waits at most checkTimeout).
-	checkEvery   = 500 * time.Millisecond
-	checkTimeout = 500 * time.Millisecond
+	// checks (a ping waits at most CheckTimeout).
+	CheckEvery   = 500 * time.Millisecond
+	CheckTimeout = 500 * time.Millisecond
 )
 
 // replicaSet routes reads to healthy replicas. A replica is healthy while
@@ -68,7 +68,7 @@ func newReplicaSet(primary model.ReplicationHeartbeatModel, replicas []*server, 
 		maxLag:   maxLag,
 		instance: binary.BigEndian.Uint64(b[:]) >> 1, // fits a signed BIGINT too
 		primary:  primary,
-		beats:    beatLog{keep: int(maxLag/heartbeatEvery) + 8},
+		beats:    beatLog{keep: int(maxLag/HeartbeatEvery) + 8},
 	}
 	for _, r := range replicas {
 		metricReplicaHealthy.Set(0, r.name)
@@ -116,11 +116,11 @@ func (s *replicaSet) anyHealthy() bool {
 
 func (s *replicaSet) beat(ctx context.Context) {
 	defer s.wg.Done()
-	tick := time.NewTicker(heartbeatEvery)
+	tick := time.NewTicker(HeartbeatEvery)
 	defer tick.Stop()
 	for {
 		at := s.beats.attempt(time.Now())
-		bctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
+		bctx, cancel := context.WithTimeout(ctx, HeartbeatEvery)
 		err := s.primary.Beat(bctx, s.instance, at)
 		cancel()
 		if err == nil {
@@ -138,7 +138,7 @@ func (s *replicaSet) beat(ctx context.Context) {
 
 func (s *replicaSet) watch(ctx context.Context, r *server) {
 	defer s.wg.Done()
-	tick := time.NewTicker(checkEvery)
+	tick := time.NewTicker(CheckEvery)
 	defer tick.Stop()
 	for {
 		s.check(ctx, r)
@@ -152,7 +152,7 @@ func (s *replicaSet) watch(ctx context.Context, r *server) {
 
 // check pings r and measures its lag, and moves it in or out of rotation.
 func (s *replicaSet) check(ctx context.Context, r *server) {
-	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	cctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
 	if err := r.db.PingContext(cctx); err != nil {
 		if ctx.Err() == nil {
@@ -214,16 +214,24 @@ func (b *beatLog) attempt(now time.Time) time.Time {
 	v := now.UTC().Truncate(time.Microsecond)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, x := range b.beats {
-		if v.Equal(x.value) {
-			v = v.Add(time.Microsecond)
-		}
+	for b.holds(v) {
+		v = v.Add(time.Microsecond)
 	}
 	b.beats = append(b.beats, beat{value: v, sent: now})
 	if len(b.beats) > b.keep {
 		b.beats = append(b.beats[:0], b.beats[len(b.beats)-b.keep:]...)
 	}
 	return v
+}
+
+// holds reports whether a beat of value v is remembered (b.mu held).
+func (b *beatLog) holds(v time.Time) bool {
+	for _, x := range b.beats {
+		if v.Equal(x.value) {
+			return true
+		}
+	}
+	return false
 }
 
 // committed marks the beat of value as written on the primary.
@@ -256,7 +264,7 @@ func (b *beatLog) lag(seen, now time.Time) (lag time.Duration, known bool) {
 				return max(now.Sub(later.sent), 0), true
 			}
 		}
-		return max(now.Sub(x.sent)-heartbeatEvery, 0), true
+		return max(now.Sub(x.sent)-HeartbeatEvery, 0), true
 	}
 	return 0, false
 }
