@@ -66,6 +66,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if svcCtx.Limiter == nil {
+		logx.Info("rate limiting is OFF: no Redis configured (Redis.Addr or REDIS_ADDR); every client may send as much as it likes")
+	} else {
+		logx.Infof("rate limiting per client in Redis at %s: %d requests per %s, bursts of %d (RateLimit.*)", c.Redis.Addr, c.RateLimit.Rate, c.RateLimit.Window, c.RateLimit.Burst)
+	}
 	if err := svcCtx.Store.RegisterPoolMetrics(prometheus.DefaultRegisterer, "project"); err != nil {
 		return err
 	}

@@ -16,9 +16,11 @@ import (
 // Config is the whole configuration of the service.
 type Config struct {
 	rest.RestConf
-	Mysql  MysqlConf
-	Auth   AuthConf
-	Record RecordConf
+	Mysql     MysqlConf
+	Auth      AuthConf
+	Record    RecordConf
+	Redis     RedisConf
+	RateLimit RateLimitConf
 	// Coalesce lets concurrent identical requests share one in-flight load
 	// (no caching: nothing outlives the load).
 	Coalesce bool `json:",default=true"`
@@ -80,6 +82,41 @@ type RecordConf struct {
 	Institutions int `json:",default=100"`
 	// MaxInstitutions is the most ?institutions= may ask for.
 	MaxInstitutions int `json:",default=1000"`
+}
+
+// RedisConf is the Redis the instances share their rate-limit counters in.
+// Without an address, rate limiting is off (the service says so at start).
+type RedisConf struct {
+	// Addr is host:port.
+	Addr string `json:",optional,env=REDIS_ADDR"`
+	// User and Pass authenticate (Redis ACL user, or only the password).
+	User string `json:",optional,env=REDIS_USER"`
+	Pass string `json:",optional,env=REDIS_PASSWORD"`
+	// TLS connects with TLS.
+	TLS bool `json:",optional"`
+}
+
+// RateLimitConf is the per-client quota: Rate requests per Window, at
+// most Burst of them at once, for each client (the token's azp/client_id,
+// else its sub), shared by every instance through Redis.
+type RateLimitConf struct {
+	Rate   int           `json:",default=3000"`
+	Window time.Duration `json:",default=1m"`
+	Burst  int           `json:",default=100"`
+	// Clients override the quota of the clients they name.
+	Clients map[string]ClientRate `json:",optional"`
+	// Instances is how many instances share the quota: while Redis cannot
+	// be reached, each limits locally to its share (quota ÷ Instances).
+	Instances int `json:",default=1"`
+	// Timeout bounds one call to Redis: a slow Redis is an unreachable one.
+	Timeout time.Duration `json:",default=50ms"`
+}
+
+// ClientRate is a client's own quota.
+type ClientRate struct {
+	Rate   int
+	Window time.Duration
+	Burst  int
 }
 
 // ReplicasEnv is the environment variable listing replica DSNs.
@@ -157,6 +194,9 @@ func (c Config) Validate() error {
 	if err := c.Auth.validate(); err != nil {
 		return err
 	}
+	if err := c.RateLimit.validate(); err != nil {
+		return err
+	}
 	if _, err := mysql.ParseDSN(m.DataSource); err != nil {
 		// The driver's message can quote the DSN, password included: never echo it.
 		return errors.New("Mysql.DataSource (or MYSQL_DSN) is not a valid go-sql-driver/mysql DSN, e.g. user:pass@tcp(host:3306)/db")
@@ -188,6 +228,35 @@ func (a AuthConf) validate() error {
 		return fmt.Errorf("Auth.KeyRefresh must be at least 1s, got %s", a.KeyRefresh)
 	case a.MaxTokenLifetime <= 0:
 		return fmt.Errorf("Auth.MaxTokenLifetime must be positive, got %s", a.MaxTokenLifetime)
+	}
+	return nil
+}
+
+func (r RateLimitConf) validate() error {
+	check := func(key string, c ClientRate) error {
+		switch {
+		case c.Rate < 1:
+			return fmt.Errorf("%s.Rate must be at least 1, got %d", key, c.Rate)
+		case c.Window < time.Second:
+			return fmt.Errorf("%s.Window must be at least 1s, got %s", key, c.Window)
+		case c.Burst < 1:
+			return fmt.Errorf("%s.Burst must be at least 1, got %d", key, c.Burst)
+		}
+		return nil
+	}
+	if err := check("RateLimit", ClientRate{r.Rate, r.Window, r.Burst}); err != nil {
+		return err
+	}
+	for name, c := range r.Clients {
+		if err := check("RateLimit.Clients."+name, c); err != nil {
+			return err
+		}
+	}
+	switch {
+	case r.Instances < 1:
+		return fmt.Errorf("RateLimit.Instances must be at least 1, got %d", r.Instances)
+	case r.Timeout <= 0:
+		return fmt.Errorf("RateLimit.Timeout must be positive, got %s", r.Timeout)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ func valid() Config {
 		KeyRefresh: 5 * time.Minute, MaxTokenLifetime: 24 * time.Hour, RequireClient: true}
 	c.MaxHeaderBytes = 32 << 10
 	c.Record = RecordConf{Institutions: 100, MaxInstitutions: 1000}
+	c.RateLimit = RateLimitConf{Rate: 3000, Window: time.Minute, Burst: 100, Instances: 1, Timeout: 50 * time.Millisecond}
 	return c
 }
 
@@ -51,6 +52,13 @@ func TestValidate_NamesTheBadKey(t *testing.T) {
 		{"tinyHeader", "MaxHeaderBytes", func(c *Config) { c.MaxHeaderBytes = 100 }},
 		{"recordAboveItsMax", "Record.Institutions", func(c *Config) { c.Record.Institutions = 1001 }},
 		{"noRecordInstitutions", "Record.Institutions", func(c *Config) { c.Record.Institutions = 0 }},
+		{"noRate", "RateLimit.Rate", func(c *Config) { c.RateLimit.Rate = 0 }},
+		{"shortWindow", "RateLimit.Window", func(c *Config) { c.RateLimit.Window = time.Millisecond }},
+		{"noBurst", "RateLimit.Burst", func(c *Config) { c.RateLimit.Burst = 0 }},
+		{"badClient", "RateLimit.Clients.site-aarhus.Burst", func(c *Config) {
+			c.RateLimit.Clients = map[string]ClientRate{"site-aarhus": {Rate: 10, Window: time.Second}}
+		}},
+		{"noInstances", "RateLimit.Instances", func(c *Config) { c.RateLimit.Instances = 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
@@ -117,6 +125,9 @@ func TestLoad_TheDocumentedDefaultsAreTheCodes(t *testing.T) {
 		{"Mysql.SlowThreshold", c.Mysql.SlowThreshold, 500 * time.Millisecond}, {"Mysql.MaxReplicaLag", c.Mysql.MaxReplicaLag, 5 * time.Second},
 		{"Auth.Audience", c.Auth.Audience, "project-api"},
 		{"Record.Institutions", c.Record.Institutions, 100}, {"Record.MaxInstitutions", c.Record.MaxInstitutions, 1000},
+		{"RateLimit.Rate", c.RateLimit.Rate, 3000}, {"RateLimit.Window", c.RateLimit.Window, time.Minute},
+		{"RateLimit.Burst", c.RateLimit.Burst, 100}, {"RateLimit.Instances", c.RateLimit.Instances, 1},
+		{"RateLimit.Timeout", c.RateLimit.Timeout, 50 * time.Millisecond}, {"Redis.Addr", c.Redis.Addr, ""},
 	} {
 		if tc.got != tc.def {
 			t.Errorf("%s = %v, want the documented default %v", tc.key, tc.got, tc.def)

@@ -36,6 +36,8 @@ const (
 	// MethodNotAllowed is a method the route does not serve (every route
 	// serves GET and HEAD).
 	MethodNotAllowed Code = "method_not_allowed"
+	// ResourceExhausted is a client over its rate limit.
+	ResourceExhausted Code = "resource_exhausted"
 	// HeaderTooLarge is a request whose header exceeds MaxHeaderBytes.
 	HeaderTooLarge Code = "header_too_large"
 	Timeout        Code = "timeout"
@@ -56,16 +58,17 @@ var kinds = map[Code]struct {
 	status  int
 	message string // the default text a person reads
 }{
-	InvalidArgument:  {http.StatusBadRequest, "the request is not valid"},
-	Unauthenticated:  {http.StatusUnauthorized, "a valid bearer token is required"},
-	PermissionDenied: {http.StatusForbidden, "the token does not grant access to this resource"},
-	NotFound:         {http.StatusNotFound, "no such resource"},
-	HeaderTooLarge:   {http.StatusRequestHeaderFieldsTooLarge, "the request's header is too large"},
-	MethodNotAllowed: {http.StatusMethodNotAllowed, "this method is not allowed on this route; use GET or HEAD"},
-	Timeout:          {http.StatusGatewayTimeout, "the request did not complete within its deadline; retry later"},
-	Unavailable:      {http.StatusServiceUnavailable, "the service cannot reach its database right now; retry later"},
-	Internal:         {http.StatusInternalServerError, "internal error; it has been logged"},
-	Canceled:         {StatusClientClosedRequest, "the client closed the request"},
+	InvalidArgument:   {http.StatusBadRequest, "the request is not valid"},
+	Unauthenticated:   {http.StatusUnauthorized, "a valid bearer token is required"},
+	PermissionDenied:  {http.StatusForbidden, "the token does not grant access to this resource"},
+	NotFound:          {http.StatusNotFound, "no such resource"},
+	HeaderTooLarge:    {http.StatusRequestHeaderFieldsTooLarge, "the request's header is too large"},
+	MethodNotAllowed:  {http.StatusMethodNotAllowed, "this method is not allowed on this route; use GET or HEAD"},
+	ResourceExhausted: {http.StatusTooManyRequests, "the client's rate limit is used up; retry after Retry-After seconds"},
+	Timeout:           {http.StatusGatewayTimeout, "the request did not complete within its deadline; retry later"},
+	Unavailable:       {http.StatusServiceUnavailable, "the service cannot reach its database right now; retry later"},
+	Internal:          {http.StatusInternalServerError, "internal error; it has been logged"},
+	Canceled:          {StatusClientClosedRequest, "the client closed the request"},
 }
 
 // Codes are the codes a client can receive, sorted (not Canceled: nobody

@@ -16,7 +16,7 @@ import (
 func RegisterHandlers(server *rest.Server, serverCtx *svc.ServiceContext) {
 	server.AddRoutes(
 		rest.WithMiddlewares(
-			[]rest.Middleware{serverCtx.Audit, serverCtx.Auth},
+			[]rest.Middleware{serverCtx.Audit, serverCtx.Auth, serverCtx.RateLimit},
 			[]rest.Route{
 				{
 					// the projects the caller may read, filtered, by id (or by last update with updated_since), one page at a time
@@ -30,7 +30,7 @@ func RegisterHandlers(server *rest.Server, serverCtx *svc.ServiceContext) {
 
 	server.AddRoutes(
 		rest.WithMiddlewares(
-			[]rest.Middleware{serverCtx.Audit, serverCtx.Auth},
+			[]rest.Middleware{serverCtx.Audit, serverCtx.Auth, serverCtx.RateLimit},
 			[]rest.Route{
 				{
 					// a project with its first institutions (by name, then id) and its latest reports (newest first)

@@ -1,9 +1,11 @@
 // Package svc wires what every request shares: the store (pools, models,
-// replicas, audit trail), the token verifier, coalescing, and the route
-// middlewares project.api declares.
+// replicas, audit trail), the token verifier, the rate limiter, coalescing,
+// and the route middlewares project.api declares.
 package svc
 
 import (
+	"fmt"
+
 	"github.com/zeromicro/go-zero/core/syncx"
 	"github.com/zeromicro/go-zero/rest"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/clinicaldata/projectsvc/internal/auth"
 	"github.com/clinicaldata/projectsvc/internal/config"
 	"github.com/clinicaldata/projectsvc/internal/middleware"
+	"github.com/clinicaldata/projectsvc/internal/ratelimit"
 	"github.com/clinicaldata/projectsvc/internal/store"
 )
 
@@ -22,10 +25,13 @@ type ServiceContext struct {
 	Coalesce syncx.SingleFlight
 	// Verifier checks bearer tokens; nil when Auth.Disabled.
 	Verifier *auth.Verifier
+	// Limiter counts each client's requests; nil without Redis (off).
+	Limiter *ratelimit.Limiter
 
 	// The route middlewares project.api declares.
-	Audit rest.Middleware
-	Auth  rest.Middleware
+	Audit     rest.Middleware
+	Auth      rest.Middleware
+	RateLimit rest.Middleware
 }
 
 // NewServiceContext opens the store (opts: fakes, in tests) and builds the
@@ -44,8 +50,13 @@ func NewServiceContext(c config.Config, opts ...store.Option) (*ServiceContext, 
 		s.Verifier = auth.NewVerifier(c.Auth)
 		trail = st.AuditTrail()
 	}
+	if s.Limiter, err = ratelimit.New(c.Redis, c.RateLimit); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("config Redis.Addr: %w", err)
+	}
 	s.Auth = middleware.NewAuthMiddleware(s.Verifier).Handle
 	s.Audit = middleware.NewAuditMiddleware(trail).Handle
+	s.RateLimit = middleware.NewRateLimitMiddleware(s.Limiter).Handle
 	return s, nil
 }
 
@@ -54,6 +65,9 @@ func NewServiceContext(c config.Config, opts ...store.Option) (*ServiceContext, 
 func (s *ServiceContext) Close() error {
 	if s.Verifier != nil {
 		s.Verifier.Close()
+	}
+	if s.Limiter != nil {
+		s.Limiter.Close()
 	}
 	return s.Store.Close()
 }

@@ -1,0 +1,183 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/zeromicro/go-zero/core/limit"
+	"github.com/zeromicro/go-zero/core/stores/redis"
+
+	"github.com/clinicaldata/projectsvc/internal/config"
+)
+
+func conf(rate int, window time.Duration, burst int) config.RateLimitConf {
+	return config.RateLimitConf{Rate: rate, Window: window, Burst: burst, Instances: 1, Timeout: 100 * time.Millisecond}
+}
+
+func newTestLimiter(t *testing.T, c config.RateLimitConf) (*Limiter, *miniredis.Miniredis) {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	l, err := New(config.RedisConf{Addr: mr.Addr()}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l, mr
+}
+
+func TestNewPolicy_KeepsTheSustainedRateAndTheBurst(t *testing.T) {
+	for _, tc := range []struct {
+		rate      int
+		window    time.Duration
+		burst     int
+		quota     int
+		period    time.Duration
+		instances int
+		localRate float64
+		localB    int
+	}{
+		{3000, time.Minute, 100, 100, 2 * time.Second, 1, 50, 100},        // 50/s: 100 per 2 s
+		{600, 10 * time.Minute, 20, 20, 20 * time.Second, 1, 1, 20},       // Castor's 600 per 10 min: 20 per 20 s
+		{100, time.Minute, 7, 8, 5 * time.Second, 1, 100.0 / 60, 8},       // 4.2 s rounds up to 5, quota scaled to 8
+		{1000, time.Second, 50, 1000, time.Second, 1, 1000, 1000},         // bursts are not finer than a second
+		{10, time.Minute, 100, 100, 600 * time.Second, 1, 10.0 / 60, 100}, // a burst above the rate: 100 per 10 min
+		{3000, time.Minute, 100, 100, 2 * time.Second, 4, 12.5, 25},       // four instances: a quarter each, locally
+	} {
+		p := newPolicy("default", tc.rate, tc.window, tc.burst, tc.instances)
+		if p.Quota != tc.quota || p.Period != tc.period || float64(p.local) < tc.localRate-1e-9 || float64(p.local) > tc.localRate+1e-9 || p.burst != tc.localB {
+			t.Errorf("%d per %s, burst %d, %d instances: %+v, want quota %d per %s, local %.3f/s burst %d",
+				tc.rate, tc.window, tc.burst, tc.instances, p, tc.quota, tc.period, tc.localRate, tc.localB)
+		}
+		// The sustained rate is kept (within the rounding of whole seconds).
+		if got, want := float64(p.Quota)/p.Period.Seconds(), float64(tc.rate)/tc.window.Seconds(); got < want*0.8 || got > want*1.25 {
+			t.Errorf("%d per %s: enforced %.3f/s, want about %.3f/s", tc.rate, tc.window, got, want)
+		}
+	}
+}
+
+func TestTake_CountsDownAndRefusesOverTheQuota(t *testing.T) {
+	l, _ := newTestLimiter(t, conf(300, time.Minute, 10)) // 10 per 2 s
+	ctx := context.Background()
+	for i := 1; i <= 10; i++ {
+		d := l.Take(ctx, "site-a")
+		if !d.Allowed || d.Remaining != 10-i || !d.Shared || d.Reset <= 0 || d.Reset > 2*time.Second {
+			t.Fatalf("request %d: %+v, want allowed with %d left, reset within the 2 s window", i, d, 10-i)
+		}
+	}
+	d := l.Take(ctx, "site-a")
+	if d.Allowed || d.Remaining != 0 || d.Reset <= 0 {
+		t.Fatalf("request 11: %+v, want refused, nothing left, a reset", d)
+	}
+	if other := l.Take(ctx, "site-b"); !other.Allowed || other.Remaining != 9 {
+		t.Fatalf("another client after site-a's flood: %+v, want its own full quota", other)
+	}
+}
+
+func TestTake_AClientsOwnQuotaOverridesTheDefault(t *testing.T) {
+	c := conf(300, time.Minute, 2)
+	c.Clients = map[string]config.ClientRate{"etl": {Rate: 3000, Window: time.Minute, Burst: 50}}
+	l, _ := newTestLimiter(t, c)
+	ctx := context.Background()
+	allowed := func(client string, n int) int {
+		ok := 0
+		for range n {
+			if l.Take(ctx, client).Allowed {
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := allowed("etl", 60); got != 50 {
+		t.Fatalf("etl (50 per second's window) got %d of 60 through", got)
+	}
+	if got := allowed("dashboard", 60); got != 5 { // the default: 300/min with a burst of 2 is 5 per 1 s
+		t.Fatalf("dashboard (default policy) got %d of 60 through, want 5", got)
+	}
+	if d := l.Take(ctx, "etl"); d.Policy.Name != "etl" || d.Policy.Header() != `"etl";q=50;w=1` {
+		t.Fatalf("etl's policy %+v header %s", d.Policy, d.Policy.Header())
+	}
+}
+
+// TestTake_DecidesAsGoZerosPeriodLimit: the window script is PeriodLimit's
+// algorithm; over the same requests, both allow and refuse alike.
+func TestTake_DecidesAsGoZerosPeriodLimit(t *testing.T) {
+	l, mr := newTestLimiter(t, conf(600, time.Minute, 7)) // 10/s: 10 per 1 s
+	p := l.policies.fallback
+	gz := limit.NewPeriodLimit(int(p.Period/time.Second), p.Quota, redis.New(mr.Addr()), "gozero:")
+	ctx := context.Background()
+	for round := range 3 {
+		for i := range 25 {
+			ours := l.Take(ctx, "c").Allowed
+			code, err := gz.Take("c")
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := code == limit.Allowed || code == limit.HitQuota
+			if ours != theirs {
+				t.Fatalf("round %d request %d: ours allowed=%v, PeriodLimit's code %d", round, i, ours, code)
+			}
+		}
+		mr.FastForward(p.Period) // both windows expire in Redis
+	}
+}
+
+// TestTake_FallsBackLocallyAndSharesAgain: with Redis gone a decision never
+// fails and follows the instance's share; once Redis answers, decisions
+// are shared again.
+func TestTake_FallsBackLocallyAndSharesAgain(t *testing.T) {
+	c := conf(3000, time.Minute, 100)
+	c.Instances = 4 // a quarter of the quota each: 25 at once
+	l, mr := newTestLimiter(t, c)
+	ctx := context.Background()
+	if !l.Take(ctx, "site").Shared {
+		t.Fatal("not shared while Redis answers")
+	}
+	mr.Close()
+	first := l.Take(ctx, "site")
+	if first.Shared || !first.Allowed || l.Shared() {
+		t.Fatalf("Redis gone: %+v (limiter shared %v), want a local decision, allowed", first, l.Shared())
+	}
+	allowed := 1
+	for range 99 {
+		if l.Take(ctx, "site").Allowed {
+			allowed++
+		}
+	}
+	if allowed < 25 || allowed > 27 { // 25 at once, plus what 12.5/s refills meanwhile
+		t.Fatalf("%d of 100 allowed locally, want this instance's share of the burst (25)", allowed)
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * probeEvery)
+	for !l.Shared() {
+		if time.Now().After(deadline) {
+			t.Fatal("not shared again within 3 probes of Redis answering")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := l.Take(ctx, "site"); !d.Shared || !d.Allowed {
+		t.Fatalf("Redis back: %+v, want a shared decision", d)
+	}
+}
+
+func TestNew_WithoutRedisNothingIsLimited(t *testing.T) {
+	l, err := New(config.RedisConf{}, conf(1, time.Minute, 1))
+	if err != nil || l != nil {
+		t.Fatalf("New without an address: %v %v, want nil, nil (off)", l, err)
+	}
+}
+
+func TestKey_IsBoundedWhateverTheClient(t *testing.T) {
+	p := newPolicy("default", 1, time.Second, 1, 1)
+	long := fmt.Sprintf("%0500d", 1)
+	if k := key(p, long); len(k) > 100 {
+		t.Fatalf("key of a 500-byte client is %d bytes", len(k))
+	}
+	if key(p, "a") == key(newPolicy("default", 2, time.Second, 2, 1), "a") {
+		t.Fatal("two policies share a key: a changed quota would inherit the old window")
+	}
+}
