@@ -11,6 +11,10 @@ GOCTL   := go tool goctl
 # (.ci/images/db-image.sh decides and prints the name; set DBTEST_IMAGE to
 # choose yourself).
 WITH_DB_IMAGE = DBTEST_IMAGE="$${DBTEST_IMAGE:-$$(.ci/images/db-image.sh)}"
+# The Redis image (rate limit counters) for the same, chosen the same way:
+# the official redis:7, else one built here from Debian's redis-server
+# (.ci/images/redis-image.sh; set REDIS_TEST_IMAGE to choose yourself).
+WITH_REDIS_IMAGE = REDIS_TEST_IMAGE="$${REDIS_TEST_IMAGE:-$$(.ci/images/redis-image.sh)}"
 
 .PHONY: all gen gen-check build run test test-unit test-race fuzz soak e2e lint boundaries fmt vet clean
 
@@ -40,17 +44,18 @@ gen-check:
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/project .
 
-## run: serve demo data; without MYSQL_DSN a throwaway database is started in Docker
+## run: serve demo data; without MYSQL_DSN a throwaway database is started in
+## Docker, and a throwaway Redis unless REDIS_ADDR names one
 run: build
 	@if [ -n "$${MYSQL_DSN:-}" ]; then exec bin/project -f etc/project-api.yaml; \
 	else go build -o bin/devrun ./internal/tools/devrun && \
-		$(WITH_DB_IMAGE) exec bin/devrun -- bin/project -f etc/project-api.yaml; fi
+		$(WITH_DB_IMAGE) $(if $(REDIS_ADDR),,$(WITH_REDIS_IMAGE)) exec bin/devrun -- bin/project -f etc/project-api.yaml; fi
 
 ## test: vet, staticcheck, gen-check, then every test with the race detector
 test: lint gen-check test-race
 
 test-race:
-	$(WITH_DB_IMAGE) go test -race -count=1 -timeout 20m ./...
+	$(WITH_DB_IMAGE) $(WITH_REDIS_IMAGE) go test -race -count=1 -timeout 20m ./...
 
 ## test-unit: the tests that need no Docker
 test-unit:
@@ -65,7 +70,7 @@ fuzz:
 
 ## soak: ~1 minute of load against the real stack while the database restarts
 soak:
-	$(WITH_DB_IMAGE) go test -tags soak -race -count=1 -run Soak -v ./internal/integration/soak/
+	$(WITH_DB_IMAGE) $(WITH_REDIS_IMAGE) go test -tags soak -race -count=1 -run Soak -v ./internal/integration/soak/
 
 ## e2e: build the Docker image and test it next to a database (.ci/e2e.sh)
 e2e:

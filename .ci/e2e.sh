@@ -9,12 +9,14 @@
 # containers on a private network: the issuer (network alias "issuer",
 # serving https on the network alias "issuer", port 9443, with a self-made CA it writes into a volume),
 # a MySQL-compatible database with the schema, the demo data, the service's
-# least-privilege user (sql/demo-user.sql, sql/grants.sql), and the service
-# reading as that user and trusting the CA (SSL_CERT_DIR). Tokens come from
+# least-privilege user (sql/demo-user.sql, sql/grants.sql), a Redis for the
+# rate limits' counters, and the service reading as that user, counting in
+# that Redis and trusting the CA (SSL_CERT_DIR). Tokens come from
 # the issuer's token endpoint (client credentials), as a platform's would.
 #
 # Checks: the API with and without tokens (401 + challenge, 200, 404/400
-# JSON, a per-project grant, ETag / If-None-Match -> 304), the audit rows the
+# JSON, a per-project grant, ETag / If-None-Match -> 304, the RateLimit
+# headers of the client's quota), the audit rows the
 # answers left (and none for the 401s), the database user and its grants,
 # the refusal to start without a (secure) issuer, the image (size, non-root
 # user, version stamp, HEALTHCHECK) and a graceful stop with a request in
@@ -31,6 +33,7 @@
 # Knobs (environment):
 #   E2E_BUILDER_IMAGE  Go builder image    (default projectsvc-golang:1.26, built by .ci/images/golang.sh)
 #   E2E_DB_IMAGE       database image      (default projectsvc-mariadb:10.11, built by .ci/images/mariadb.sh)
+#   E2E_REDIS_IMAGE    Redis image         (default projectsvc-redis:7, built by .ci/images/redis.sh)
 #   E2E_IMAGE          tag of the service image built here (default projectsvc:e2e)
 #   E2E_ISSUER_IMAGE   tag of the demo issuer's image built here (default projectsvc-devissuer:e2e)
 #   E2E_KEEP_IMAGES=1  keep those two tags after the run (default: removed)
@@ -50,6 +53,7 @@ started=$SECONDS
 
 builder_image=${E2E_BUILDER_IMAGE:-projectsvc-golang:1.26}
 db_image=${E2E_DB_IMAGE:-projectsvc-mariadb:10.11}
+redis_image=${E2E_REDIS_IMAGE:-projectsvc-redis:7}
 image=${E2E_IMAGE:-projectsvc:e2e}
 issuer_image=${E2E_ISSUER_IMAGE:-projectsvc-devissuer:e2e}
 max_image_bytes=$((25 * 1000 * 1000)) # 25 MB as `docker images` counts
@@ -69,6 +73,7 @@ db_password=projectsvc-demo
 run=projectsvc-e2e-$$-$RANDOM # unique prefix of everything started here
 net=$run
 db=$run-db
+redis=$run-redis
 issuer=$run-issuer
 ca_volume=$run-issuer-ca
 api=$run-api
@@ -112,7 +117,7 @@ cleanup() {
 			docker logs --tail 20 "$c" 2>&1 | sed 's/^/    /' || true
 		done
 	fi
-	docker rm -f "$slow_api" "$proxy" "$refusing" "$api" "$issuer" "$db" >/dev/null 2>&1 || true
+	docker rm -f "$slow_api" "$proxy" "$refusing" "$api" "$issuer" "$redis" "$db" >/dev/null 2>&1 || true
 	docker network rm "$net" >/dev/null 2>&1 || true
 	docker volume rm "$ca_volume" >/dev/null 2>&1 || true
 	if [[ ${E2E_KEEP_IMAGES:-0} != 1 ]] && ((${#built_images[@]} > 0)); then
@@ -155,9 +160,10 @@ fi
 
 # ---------------------------------------------------------------- images
 
-phase "ensuring the builder and database images"
+phase "ensuring the builder, database and Redis images"
 [[ $builder_image != projectsvc-golang:1.26 ]] || bash .ci/images/golang.sh
 [[ $db_image != projectsvc-mariadb:10.11 ]] || bash .ci/images/mariadb.sh
+[[ $redis_image != projectsvc-redis:7 ]] || bash .ci/images/redis.sh
 phase_done
 
 # extra_ca_certs prints the PEM certificates the host trusts (SSL_CERT_FILE
@@ -323,8 +329,19 @@ wait_healthy "$db" 120 || {
 }
 phase_done
 
+phase "starting Redis ($redis_image)"
+# Counters only: nothing persisted (as docker-compose.yml runs it).
+docker run -d --name "$redis" --network "$net" \
+	--health-cmd '[ "$(redis-cli ping)" = PONG ]' --health-interval 1s --health-timeout 5s --health-retries 30 \
+	"$redis_image" --save "" --appendonly no >/dev/null
+wait_healthy "$redis" 30 || {
+	docker logs --tail 30 "$redis" 2>&1
+	die "Redis did not become healthy"
+}
+phase_done
+
 # service_env: what every service container here runs with, but the DSN.
-service_env=(-e AUTH_ISSUER="$issuer_url" -e SSL_CERT_DIR="$ca_dir" -v "$ca_volume:$ca_dir:ro")
+service_env=(-e AUTH_ISSUER="$issuer_url" -e SSL_CERT_DIR="$ca_dir" -v "$ca_volume:$ca_dir:ro" -e REDIS_ADDR="$redis:6379")
 
 phase "starting the service ($image) as database user $db_user"
 api_started=$SECONDS
@@ -424,6 +441,7 @@ unauthenticated_ok() {
 		jq -e '.code == "unauthenticated" and (.message | type) == "string"' "$work/body" >/dev/null 2>&1
 }
 check "GET /project/1 without a token -> $got unauthenticated, WWW-Authenticate: $challenge" unauthenticated_ok
+check "a 401 counts against no quota: no RateLimit header" test -z "$(header RateLimit)"
 got=$(get none /project/1 -H 'Authorization: Bearer not.a.token')
 challenge=$(header WWW-Authenticate)
 invalid_token_ok() {
@@ -434,6 +452,21 @@ check "GET /project/1 with a bad token -> $got unauthenticated, WWW-Authenticate
 
 expect demo /project/1 200 '.project.id == 1 and (.institutions | length) == 4 and (.reports | length) == 4'
 etag=$(header ETag)
+# The client's quota (README "Rate limits"): the default policy, 100
+# requests per 2 s window (Burst 100 of Rate 3000 per minute), counted in
+# Redis: the next answer has one less left, or a new window began.
+policy=$(header RateLimit-Policy) limit1=$(header RateLimit)
+get demo /project/1 >/dev/null
+limit2=$(header RateLimit)
+ratelimit_ok() {
+	local r1 r2 t1 t2
+	[[ $policy == '"default";q=100;w=2' && $limit1 =~ ^\"default\"\;r=([0-9]+)\;t=([0-9]+)$ ]] || return 1
+	r1=${BASH_REMATCH[1]} t1=${BASH_REMATCH[2]}
+	[[ $limit2 =~ ^\"default\"\;r=([0-9]+)\;t=([0-9]+)$ ]] || return 1
+	r2=${BASH_REMATCH[1]} t2=${BASH_REMATCH[2]}
+	((r1 < 100 && t1 <= 2 && (r2 == r1 - 1 || t2 > t1)))
+}
+check "the 200 carries the client's quota: RateLimit-Policy: ${policy:-none}; RateLimit: ${limit1:-none}, then ${limit2:-none}" ratelimit_ok
 expect demo /project/999 404 '.code == "not_found" and (.message | type) == "string"'
 expect demo /project/abc 400 '.code == "invalid_argument"'
 expect none /readyz 200 '.status == "ready"'

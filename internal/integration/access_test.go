@@ -73,7 +73,7 @@ func auditRows(t *testing.T, admin *sql.DB) []auditRow {
 }
 
 // traceIDOf is the trace id go-zero sent back in the traceparent header.
-func traceIDOf(res servicetest.Response) string {
+func traceIDOf(res servicetest.Answer) string {
 	if parts := strings.Split(res.Header.Get("Traceparent"), "-"); len(parts) == 4 {
 		return parts[1]
 	}

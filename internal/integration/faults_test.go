@@ -26,7 +26,7 @@ func goroutinesBackTo(t *testing.T, baseline int) {
 }
 
 // fault table rows report what the service answered.
-func logFault(t *testing.T, fault string, answer servicetest.Response, took, timeout time.Duration) {
+func logFault(t *testing.T, fault string, answer servicetest.Answer, took, timeout time.Duration) {
 	t.Helper()
 	body := answer.Body
 	if answer.Status == http.StatusOK {
@@ -36,7 +36,7 @@ func logFault(t *testing.T, fault string, answer servicetest.Response, took, tim
 		fault, answer.Status, body, float64(took.Microseconds())/1000, float64(took)/float64(timeout))
 }
 
-func timedGet(t *testing.T, url string) (servicetest.Response, time.Duration) {
+func timedGet(t *testing.T, url string) (servicetest.Answer, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	res := servicetest.Get(t, url)

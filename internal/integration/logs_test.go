@@ -51,7 +51,7 @@ func logMarker(t *testing.T, prefix string) string {
 }
 
 // getAs sends GET url with the given User-Agent (none when empty).
-func getAs(t *testing.T, url, userAgent string) servicetest.Response {
+func getAs(t *testing.T, url, userAgent string) servicetest.Answer {
 	t.Helper()
 	h := http.Header{}
 	if userAgent != "" {
@@ -107,7 +107,7 @@ func TestProcess_RequestValuesOnlyInAccessLines(t *testing.T) {
 	proc := startProcess(t, p.DSN(dbtest.ServiceUser(t, dbtest.NewDatabase(t, "sql/seed.sql"))), "Log: {Level: debug}")
 	mark := logMarker(t, "logmark")
 	hidden := logMarker(t, "hdrmark") // in a header the access line does not carry
-	send := func(path, userAgent string) servicetest.Response {
+	send := func(path, userAgent string) servicetest.Answer {
 		t.Helper()
 		h := http.Header{"X-Marker": {hidden}, "Authorization": {"Bearer " + hidden}}
 		if userAgent != "" {

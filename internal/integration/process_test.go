@@ -279,16 +279,16 @@ func TestProcess_SIGTERMDrainsInFlightThenClosesPool(t *testing.T) {
 	if err := p.Latency(readLatency); err != nil {
 		t.Fatal(err)
 	}
-	inflight := make(chan servicetest.Response, 1)
+	inflight := make(chan servicetest.Answer, 1)
 	go func() {
 		res, err := http.Get(proc.URL + "/project/1")
 		if err != nil {
-			inflight <- servicetest.Response{Status: -1, Body: err.Error()}
+			inflight <- servicetest.Answer{Status: -1, Body: err.Error()}
 			return
 		}
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
-		inflight <- servicetest.Response{Status: res.StatusCode, Body: string(b)}
+		inflight <- servicetest.Answer{Status: res.StatusCode, Body: string(b)}
 	}()
 	time.Sleep(300 * time.Millisecond) // the request is now waiting on the database
 	signaled := time.Now()

@@ -91,7 +91,7 @@ func (l List) After(raw string, n int) ([]string, error) {
 }
 
 // SetLink adds the RFC 8288 Link header to the next page of the answer v
-// (a response type with a next_cursor field) when it has one: the
+// (a …Resp type with a next_cursor field) when it has one: the
 // request's own path and query with the cursor replaced, relative to the
 // request (RFC 8288 §3.1 resolves it against the request's URI).
 func SetLink(w http.ResponseWriter, r *http.Request, v any) {

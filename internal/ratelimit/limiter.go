@@ -3,15 +3,18 @@ package ratelimit
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/zeromicro/go-zero/core/logx"
-	"github.com/zeromicro/go-zero/core/stores/redis"
 	"golang.org/x/time/rate"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
@@ -21,7 +24,7 @@ import (
 // INCRBY, and the window's expiry set on its first request) returning the
 // count and the milliseconds left in the window instead of a verdict. A
 // key that lost its expiry (it cannot, but a window must end) gets it back.
-var windowScript = redis.NewScript(`local current = redis.call("INCRBY", KEYS[1], 1)
+var windowScript = redis.NewScript(1, `local current = redis.call("INCRBY", KEYS[1], 1)
 if current == 1 then
     redis.call("PEXPIRE", KEYS[1], ARGV[1])
 end
@@ -37,9 +40,13 @@ const (
 	keyPrefix = "projectsvc:rate:"
 	// probeEvery: while Redis cannot be reached, it is pinged this often.
 	probeEvery = time.Second
+	// probeTimeout: a probe dials afresh, so it may take longer than a call.
+	probeTimeout = 200 * time.Millisecond
 	// maxLocal bounds the local limiters kept for the fallback (one per
 	// client seen while Redis is away); past it they start over.
 	maxLocal = 10_000
+	// maxIdle connections to Redis are kept for the next requests.
+	maxIdle = 64
 )
 
 // Decision is whether one request may go on, and what the RateLimit
@@ -58,7 +65,8 @@ type Decision struct {
 
 // Limiter decides per client, in Redis while it answers, locally otherwise.
 type Limiter struct {
-	redis    *redis.Redis
+	dial     func(context.Context) (redis.Conn, error)
+	pool     atomic.Pointer[redis.Pool] // replaced on each loss of Redis
 	timeout  time.Duration
 	policies policies
 	shared   atomic.Bool // Redis answers: decide there
@@ -74,23 +82,63 @@ type Limiter struct {
 
 // New is the limiter of c over the Redis at rc.Addr; nil when rc has no
 // address (rate limiting off).
+//
+// The client is redigo, not go-zero's redis.Redis: go-zero's ignores a
+// call's deadline on a server that accepts and never answers (3 s per
+// read, 3 retries), so a silent Redis held every request for seconds, and
+// it skips TLS verification; go-redis beneath it, configured to honour
+// deadlines, costs 2.8 MB of binary for the three commands used here.
+// Every call ends at RateLimit.Timeout, is never retried (a retry cannot
+// fit in it: the local share decides instead), and TLS verifies the
+// server against the system's roots.
 func New(rc config.RedisConf, c config.RateLimitConf) (*Limiter, error) {
 	if rc.Addr == "" {
 		return nil, nil
 	}
-	rds, err := redis.NewRedis(redis.RedisConf{Host: rc.Addr, Type: redis.NodeType, User: rc.User, Pass: rc.Pass, Tls: rc.TLS,
-		NonBlock: true, Protocol: 2, MaintNotifications: "disabled", PingTimeout: time.Second})
-	if err != nil {
-		return nil, err
+	opts := []redis.DialOption{
+		redis.DialConnectTimeout(c.Timeout), redis.DialReadTimeout(c.Timeout), redis.DialWriteTimeout(c.Timeout),
+		redis.DialUsername(rc.User), redis.DialPassword(rc.Pass),
 	}
-	return newLimiter(rds, c), nil
+	if rc.TLS {
+		host, _, err := net.SplitHostPort(rc.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("Redis.Addr %q: %w", rc.Addr, err)
+		}
+		opts = append(opts, redis.DialUseTLS(true), redis.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}))
+	}
+	return newLimiter(func(ctx context.Context) (redis.Conn, error) {
+		return redis.DialContext(ctx, "tcp", rc.Addr, opts...)
+	}, c), nil
 }
 
-func newLimiter(rds *redis.Redis, c config.RateLimitConf) *Limiter {
-	l := &Limiter{redis: rds, timeout: c.Timeout, policies: newPolicies(c), local: map[string]*rate.Limiter{}, stop: make(chan struct{})}
+func newLimiter(dial func(context.Context) (redis.Conn, error), c config.RateLimitConf) *Limiter {
+	l := &Limiter{dial: dial, timeout: c.Timeout, policies: newPolicies(c), local: map[string]*rate.Limiter{}, stop: make(chan struct{})}
+	l.pool.Store(l.newPool())
 	l.shared.Store(true)
 	metricShared.Set(1)
 	return l
+}
+
+// newPool is a pool of connections to Redis; each loss of Redis starts a
+// new one, so no connection of a server that went away is tried again.
+func (l *Limiter) newPool() *redis.Pool {
+	return &redis.Pool{DialContext: l.dial, MaxIdle: maxIdle, IdleTimeout: 5 * time.Minute}
+}
+
+// do runs one command (a script when script is set) on a pooled
+// connection, within timeout.
+func (l *Limiter) do(ctx context.Context, timeout time.Duration, script *redis.Script, cmd string, args ...any) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := l.pool.Load().GetContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if script != nil {
+		return script.DoContext(ctx, c, args...)
+	}
+	return redis.DoContext(c, ctx, cmd, args...)
 }
 
 // Take counts one request of client and decides it. It never fails: a
@@ -123,21 +171,14 @@ func (l *Limiter) take(ctx context.Context, client string) Decision {
 }
 
 func (l *Limiter) takeShared(ctx context.Context, client string, p Policy) (Decision, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	res, err := l.redis.ScriptRunCtx(ctx, windowScript, []string{key(p, client)}, strconv.FormatInt(p.Period.Milliseconds(), 10))
+	vals, err := redis.Int64s(l.do(ctx, l.timeout, windowScript, "", key(p, client), strconv.FormatInt(p.Period.Milliseconds(), 10)))
 	if err != nil {
 		return Decision{}, err
 	}
-	vals, ok := res.([]any)
-	if !ok || len(vals) != 2 {
+	if len(vals) != 2 {
 		return Decision{}, errors.New("ratelimit: unexpected answer from the window script")
 	}
-	count, ok1 := vals[0].(int64)
-	ttl, ok2 := vals[1].(int64)
-	if !ok1 || !ok2 {
-		return Decision{}, errors.New("ratelimit: unexpected answer from the window script")
-	}
+	count, ttl := vals[0], vals[1]
 	return Decision{
 		Allowed:   count <= int64(p.Quota),
 		Policy:    p,
@@ -177,6 +218,7 @@ func (l *Limiter) lost(err error) {
 	}
 	metricShared.Set(0)
 	metricTransitions.Inc("local")
+	_ = l.pool.Swap(l.newPool()).Close() // connections in use close when put back
 	logx.Errorf("rate limit: Redis cannot be reached (%v); limiting locally, each instance to its share of every quota, until it answers", err)
 	l.probeMu.Lock()
 	defer l.probeMu.Unlock()
@@ -199,18 +241,12 @@ func (l *Limiter) probe() {
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(l.timeout, 200*time.Millisecond))
-		ok := l.redis.PingCtx(ctx)
-		cancel()
-		if !ok {
+		if _, err := l.do(context.Background(), max(l.timeout, probeTimeout), nil, "PING"); err != nil {
 			continue
 		}
 		l.probeMu.Lock()
 		l.probeOn = false
 		l.probeMu.Unlock()
-		l.mu.Lock()
-		clear(l.local) // the next outage starts from full shares
-		l.mu.Unlock()
 		l.shared.Store(true)
 		metricShared.Set(1)
 		metricTransitions.Inc("shared")
@@ -222,10 +258,11 @@ func (l *Limiter) probe() {
 // Shared reports whether the limiter decides on Redis' counters now.
 func (l *Limiter) Shared() bool { return l.shared.Load() }
 
-// Close stops probing Redis.
+// Close stops probing Redis and closes its connections.
 func (l *Limiter) Close() {
 	close(l.stop)
 	l.probing.Wait()
+	_ = l.pool.Load().Close()
 }
 
 // key is a client's counter under policy p: the policy's quota and period

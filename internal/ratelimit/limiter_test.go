@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,6 +163,112 @@ func TestTake_FallsBackLocallyAndSharesAgain(t *testing.T) {
 	}
 	if d := l.Take(ctx, "site"); !d.Shared || !d.Allowed {
 		t.Fatalf("Redis back: %+v, want a shared decision", d)
+	}
+}
+
+// TestTake_AFlappingRedisGivesNoFreshShare: a client that spent its local
+// share in one outage does not get a new one because Redis came back and
+// went again (each return would otherwise be a free burst).
+func TestTake_AFlappingRedisGivesNoFreshShare(t *testing.T) {
+	c := conf(30, time.Minute, 10) // 10 at once, 0.5/s
+	c.Instances = 2                // locally: 5 at once, 0.25/s
+	l, mr := newTestLimiter(t, c)
+	ctx := context.Background()
+	mr.Close()
+	for i := range 5 {
+		if d := l.Take(ctx, "etl"); !d.Allowed || d.Shared {
+			t.Fatalf("request %d in the outage: %+v, want allowed locally", i, d)
+		}
+	}
+	if l.Take(ctx, "etl").Allowed {
+		t.Fatal("the 6th request in the outage allowed: the local share is 5")
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	for !l.Shared() {
+		if time.Since(back) > 3*probeEvery {
+			t.Fatal("not shared again within 3 probes of Redis answering")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mr.Close()
+	// Under 4 s have passed: the share refilled by less than one request.
+	if d := l.Take(ctx, "etl"); d.Allowed || d.Shared || time.Since(back) >= 4*time.Second {
+		t.Fatalf("second outage, %s after the first: %+v, want refused locally (the share is still spent)", time.Since(back), d)
+	}
+}
+
+// silentServer accepts connections and never answers: a Redis that hangs
+// (paused, swapping, behind a dropped route).
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestTake_ASilentRedisCostsAtMostTheTimeout: a Redis that accepts and
+// never answers holds no request longer than RateLimit.Timeout, however
+// many arrive at once, and the limiter decides locally from then on.
+func TestTake_ASilentRedisCostsAtMostTheTimeout(t *testing.T) {
+	c := conf(3000, time.Minute, 100)
+	c.Timeout = 50 * time.Millisecond
+	l, err := New(config.RedisConf{Addr: silentServer(t)}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	var wg sync.WaitGroup
+	took := make([]time.Duration, 20)
+	shared := make([]bool, 20)
+	for i := range took {
+		wg.Go(func() {
+			start := time.Now()
+			d := l.Take(context.Background(), "site")
+			took[i], shared[i] = time.Since(start), d.Shared
+			if !d.Allowed {
+				t.Errorf("request %d refused by a Redis that never answered", i)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range took {
+		// The timeout, plus scheduling on a loaded 2-core machine.
+		if took[i] > c.Timeout+250*time.Millisecond || shared[i] {
+			t.Fatalf("request %d: %s (shared %v) against a silent Redis, want a local decision within %s", i, took[i], shared[i], c.Timeout)
+		}
+	}
+	if l.Shared() {
+		t.Fatal("still deciding on a Redis that never answers")
+	}
+	start := time.Now()
+	if d := l.Take(context.Background(), "site"); d.Shared || time.Since(start) > 10*time.Millisecond {
+		t.Fatalf("after the switch: %+v in %s, want local at once", d, time.Since(start))
 	}
 }
 

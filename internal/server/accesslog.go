@@ -46,7 +46,7 @@ func accessLog(r *http.Request, status int, header http.Header, took time.Durati
 
 	fields := make([]logx.LogField, 0, 2)
 	// go-zero's tracing middleware propagates the request's trace in the
-	// response (traceparent: version-trace-span-flags).
+	// answer (traceparent: version-trace-span-flags).
 	if tp := header.Get("Traceparent"); len(tp) == 55 {
 		fields = append(fields, logx.Field("span", tp[36:52]), logx.Field("trace", tp[3:35]))
 	}

@@ -1,5 +1,5 @@
 // Package server assembles the REST server: the generated routes, the probes,
-// the one error table, and a guard that gives every error response a JSON
+// the one error table, and a guard that gives every error answer a JSON
 // body and every 503 a Retry-After. project.go and the tests build the
 // server through New, so tests exercise exactly what runs in production.
 package server

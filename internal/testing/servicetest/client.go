@@ -12,21 +12,21 @@ import (
 	"github.com/clinicaldata/projectsvc/internal/testing/openapitest"
 )
 
-// Response is what a client saw.
-type Response struct {
+// Answer is what a client saw.
+type Answer struct {
 	Status int
 	Header http.Header
 	Body   string
 }
 
 // Get fetches url and reads the whole answer.
-func Get(t testing.TB, url string) Response {
+func Get(t testing.TB, url string) Answer {
 	t.Helper()
 	return Do(t, http.MethodGet, url, nil)
 }
 
 // Do sends a request with the given headers and reads the whole answer.
-func Do(t testing.TB, method, url string, header http.Header) Response {
+func Do(t testing.TB, method, url string, header http.Header) Answer {
 	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
@@ -51,7 +51,7 @@ func Do(t testing.TB, method, url string, header http.Header) Response {
 			t.Errorf("%v\nbody: %.300s", err, b)
 		}
 	}
-	return Response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+	return Answer{Status: res.StatusCode, Header: res.Header, Body: string(b)}
 }
 
 // Leaks are texts that must never reach a client: SQL, driver, Go runtime

@@ -3,9 +3,13 @@
 // (internal/testing/dbtest), loads sql/schema.sql and sql/seed.sql, creates
 // the service's database user with exactly sql/grants.sql's privileges,
 // starts a local OpenID Provider (internal/testing/oidctest) with a demo
-// client, then runs the command it is given (the service) with MYSQL_DSN
-// and AUTH_ISSUER pointing at them, and prints a curl line with a token
-// valid for an hour. Ctrl-C stops the service, then removes the container.
+// client and a throwaway Redis container for the rate limits' counters
+// (internal/testing/redistest; not when REDIS_ADDR is set: that Redis is
+// used), then runs the command it is given (the service) with MYSQL_DSN,
+// AUTH_ISSUER and REDIS_ADDR pointing at them, and prints a curl line with a
+// token valid for an hour. Ctrl-C stops the service, then removes the
+// containers. The images are dbtest's and redistest's: DBTEST_IMAGE and
+// REDIS_TEST_IMAGE, which `make run` sets.
 //
 //	bin/devrun -- bin/project -f etc/project-api.yaml   (make run)
 package main
@@ -23,6 +27,7 @@ import (
 
 	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
 	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
+	"github.com/clinicaldata/projectsvc/internal/testing/redistest"
 )
 
 func main() {
@@ -82,10 +87,19 @@ func run(args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	redisAddr, stopRedis, err := startRedis(ctx)
+	if err != nil {
+		return 1, err
+	}
+	removed := "database"
+	if stopRedis != nil {
+		defer stopRedis()
+		removed = "database and Redis"
+	}
 
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), "MYSQL_DSN="+dsn, "AUTH_ISSUER="+iss.URL)
+	cmd.Env = append(os.Environ(), "MYSQL_DSN="+dsn, "AUTH_ISSUER="+iss.URL, "REDIS_ADDR="+redisAddr)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return 1, err
@@ -95,11 +109,12 @@ func run(args []string) (int, error) {
 	if !ready(done) {
 		return exitCode(<-done)
 	}
-	fmt.Printf("devrun: demo data loaded; the local OpenID Provider is %s. Try (the token is valid for an hour):\n\n"+
+	fmt.Printf("devrun: demo data loaded; the local OpenID Provider is %s; rate limiting is on, with Redis at %s."+
+		" Try (the token is valid for an hour):\n\n"+
 		"    curl -s -H \"Authorization: Bearer %s\" localhost:8888/project/1\n\n"+
 		"More tokens: curl -s -u demo:demo-secret -d grant_type=client_credentials -d scope=project:read:all %s/oauth/token\n"+
-		"(or site-aarhus:aarhus-secret with scope=project:read: project 1 only). Ctrl-C stops the service and removes the database.\n",
-		iss.URL, token, iss.URL)
+		"(or site-aarhus:aarhus-secret with scope=project:read: project 1 only). Ctrl-C stops the service and removes the %s.\n",
+		iss.URL, redisAddr, token, iss.URL, removed)
 	forwarded := false
 	for {
 		select {
@@ -112,6 +127,31 @@ func run(args []string) (int, error) {
 			return exitCode(err)
 		}
 	}
+}
+
+// startRedis starts a throwaway Redis container for the service's rate
+// limits and returns its address and the func that removes it; with
+// REDIS_ADDR set it starts nothing and returns that address (and no func).
+func startRedis(ctx context.Context) (string, func(), error) {
+	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
+		fmt.Printf("devrun: using the Redis at %s (REDIS_ADDR)\n", addr)
+		return addr, nil, nil
+	}
+	fmt.Printf("devrun: starting a throwaway Redis (%s)...\n", redistest.Image())
+	srv, err := redistest.StartContext(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("start Redis: %w", err)
+	}
+	stop := func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Terminate(stopCtx); err != nil {
+			fmt.Fprintln(os.Stderr, "devrun: remove Redis container:", err)
+		} else {
+			fmt.Println("devrun: Redis container removed")
+		}
+	}
+	return srv.Addr(), stop, nil
 }
 
 // ready waits until the service answers /readyz on the shipped port, or it
