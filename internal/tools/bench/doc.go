@@ -4,7 +4,8 @@
 // Layers) and run in-process (StartService) or as a process of its own
 // (StartProcess); its baselines — the bare client (Bare), the serial
 // service (serial.go), the plain net/http endpoint (Plain); the loads — wrk
-// driving project.lua (Wrk) and a Go client (Client); the data sets
+// driving project.lua, or catalogue.lua walking GET /projects page by
+// page (Wrk), and a Go client (Client); the data sets
 // (LargeRecords, SmallRecords) and fakes shaped like them for
 // BenchmarkGetProject; what a run costs (ProcessCPU, ContainerCPU,
 // ProxyCPU); TB, a testing.TB for the harnesses that take one

@@ -42,6 +42,7 @@ type Service struct {
 	srv     *http.Server
 
 	answered, inFlight atomic.Int64
+	outer              atomic.Int64 // requests in the server (serving)
 }
 
 // StartService builds variant v over the database dsn as project.go builds
@@ -82,7 +83,7 @@ func StartService(dsn string, v Variant) (*Service, error) {
 		_ = s.Close()
 		return nil, err
 	}
-	if out.URL, out.srv, err = serve(http.HandlerFunc(sl.Serve), time.Duration(c.Timeout)*time.Millisecond); err != nil {
+	if out.URL, out.srv, err = serve(out.serving(http.HandlerFunc(sl.Serve)), time.Duration(c.Timeout)*time.Millisecond); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
@@ -90,10 +91,11 @@ func StartService(dsn string, v Variant) (*Service, error) {
 }
 
 // count counts the requests whose handler (route middlewares included:
-// Audit, Auth) has run. It runs inside the service's deadline middleware,
-// which answers 499 or 504 without waiting for a handler still running:
-// such a handler still finishes (and writes its audit row) before it is
-// counted.
+// Audit, Auth) has run. It runs inside the service's answering middleware
+// (internal/server/answer.go: the deadline, the audit's Finish), which
+// sends the answer once the handler has returned and the answer's audit
+// rows are committed — or answers 499 or 504 at the deadline without
+// waiting for a handler still running, which then finishes on its own.
 func (s *Service) count(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.inFlight.Add(1)
@@ -103,14 +105,26 @@ func (s *Service) count(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// serving counts the requests the whole server (every middleware) is
+// still serving: an answer waiting for its audit rows after its handler
+// returned is one.
+func (s *Service) serving(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.outer.Add(1)
+		defer s.outer.Add(-1)
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Answered is how many requests the service's handler has run for so far.
 func (s *Service) Answered() int64 { return s.answered.Load() }
 
-// Settle waits (up to 10 s) until no handler runs: those of the requests
-// a load generator gave up on when it stopped have finished (and written
-// their audit rows) by then.
+// Settle waits (up to 10 s) until no request is being served and no
+// handler runs: every answer's audit rows are committed by then, and the
+// handlers of the requests a load generator gave up on when it stopped
+// have finished.
 func (s *Service) Settle() {
-	for deadline := time.Now().Add(10 * time.Second); s.inFlight.Load() > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); (s.inFlight.Load() > 0 || s.outer.Load() > 0) && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,7 +16,8 @@ import (
 
 // Wrk runs the HTTP load: wrk (github.com/wg/wrk, Debian package "wrk"),
 // closed loop, a fixed number of keep-alive connections, with the Lua
-// script project.lua choosing the ids.
+// script project.lua choosing the ids (WithScript: another script of this
+// directory, e.g. catalogue.lua).
 type Wrk struct {
 	Bin    string // path of the wrk binary
 	Script string // path of project.lua
@@ -23,6 +26,14 @@ type Wrk struct {
 	// Timeout is wrk's per-request socket timeout (above the service's
 	// request timeout, so a slow answer is measured, not dropped).
 	Timeout time.Duration
+}
+
+// WithScript is w running the Lua script name of this directory
+// (internal/tools/bench) instead of project.lua.
+func (w Wrk) WithScript(name string) Wrk {
+	w.Script = filepath.Join(filepath.Dir(w.Script), name)
+	w.ScriptShown = path.Join(path.Dir(w.ScriptShown), name)
+	return w
 }
 
 // Version is the first line of `wrk -v`, e.g. "wrk debian/4.1.0-3+b2 [epoll] ...".

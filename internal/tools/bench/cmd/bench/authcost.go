@@ -5,17 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
 	"github.com/clinicaldata/projectsvc/internal/tools/bench"
 )
-
-// authTokenLifetime outlasts any bench run: one token serves every request.
-const authTokenLifetime = 2 * time.Hour
 
 // authCost: over the small data set, the service with authentication and
 // the audit trail on — tokens of an in-process OpenID Provider, one token
@@ -23,13 +18,7 @@ const authTokenLifetime = 2 * time.Hour
 // every other scenario runs it), alternated: saturated at the ceiling's
 // concurrency, and one client in a closed loop.
 func (e *env) authCost() error {
-	client := oidctest.Client{ID: "bench", Secret: "bench-secret", Scopes: []string{"project:read:all"}, TokenLifetime: authTokenLifetime}
-	iss, err := oidctest.New(client)
-	if err != nil {
-		return err
-	}
-	defer iss.Stop()
-	token, err := iss.Token(e.ctx, client.ID, client.Secret, "project:read:all")
+	_, token, err := e.issuer()
 	if err != nil {
 		return err
 	}
@@ -40,25 +29,17 @@ func (e *env) authCost() error {
 	}
 	defer off.Close()
 	plain.Name = "auth on"
-	on, err := bench.StartService(e.small.dsn, bench.WithAuth(plain, iss.URL, token))
+	on, err := e.withAuth(e.small.dsn, plain)
 	if err != nil {
 		return err
 	}
 	defer on.Close()
-	if !on.Svc.Verifier.Ready() {
-		return fmt.Errorf("the service did not load the issuer's keys from %s", iss.URL)
-	}
 
-	cfg, err := mysql.ParseDSN(e.small.dsn)
+	am, err := e.auditMeters(e.small)
 	if err != nil {
 		return err
 	}
-	root, err := sql.Open("mysql", e.db.RootDSN(cfg.DBName))
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	counters := func() ([]int64, error) { return auditCounters(root) }
+	defer am.Close()
 
 	out := &AuthCost{Clients: *satClients, TokenBytes: len(token), TokenLifetime: authTokenLifetime}
 	if out.WithoutToken, err = status(on.URL + "/project/1"); err != nil {
@@ -73,29 +54,26 @@ func (e *env) authCost() error {
 	}
 	out.BodiesCompared = len(paths)
 
-	db, why := containerCPU(e.db.Container().GetContainerID(), nil)
-	out.DBCPUSkipped = why
-	var offCounts, onCounts, lowOffCounts, lowOnCounts []int64
-	arm := func(s *bench.Service, a *AuthArm, counts *[]int64) arm {
-		return metered(e.serviceArm(s, e.small), meter{svc: s, dbs: []*bench.ContainerCPU{db}, ports: []int{e.db.Port()}, counters: counters}, &a.Usage, counts)
+	out.DBCPUSkipped = am.skipped
+	// Both arms send the token (the off arm ignores it), so the requests
+	// are the same bytes.
+	load := random(e.small, on.Variant.HeaderLines())
+	arm := func(s *bench.Service, a *AuthArm) arm {
+		return am.arm(e.wrkArm(s.URL, s.Svc.Store.PrimaryStats, load), s, a)
 	}
-	sums, err := e.compare(out.Clients, arm(off, &out.Off, &offCounts), arm(on, &out.On, &onCounts))
+	sums, err := e.compare(out.Clients, arm(off, &out.Off), arm(on, &out.On))
 	if err != nil {
 		return err
 	}
 	out.Off.Summary, out.On.Summary = sums[0], sums[1]
-	if sums, err = e.compare(1, arm(off, &out.LowOff, &lowOffCounts), arm(on, &out.LowOn, &lowOnCounts)); err != nil {
+	if sums, err = e.compare(1, arm(off, &out.LowOff), arm(on, &out.LowOn)); err != nil {
 		return err
 	}
 	out.LowOff.Summary, out.LowOn.Summary = sums[0], sums[1]
-	for _, x := range []struct {
-		a      *AuthArm
-		counts []int64
-	}{{&out.Off, offCounts}, {&out.On, onCounts}, {&out.LowOff, lowOffCounts}, {&out.LowOn, lowOnCounts}} {
-		c := x.counts
-		x.a.AuditRows, x.a.Inserts, x.a.Batches, x.a.BatchRows, x.a.FailedRows, x.a.Not2xx, x.a.Gone = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+	for _, a := range []*AuthArm{&out.Off, &out.On, &out.LowOff, &out.LowOn} {
+		a.counted()
 	}
-	load := random(e.small, []string{"Authorization: Bearer $TOKEN"}) // the token is not worth printing
+	load = random(e.small, authHeader)
 	out.Command, out.LowCommand = e.command(out.Clients, load(0)), e.command(1, load(0))
 	logf("  %d clients: off %.0f/s (%d errors) | on %.0f/s (%d errors), %.2f ×; %d audit rows for %d answers, %.1f rows per INSERT",
 		out.Clients, out.Off.RPS, out.Off.Errors, out.On.RPS, out.On.Errors, out.On.RPS/out.Off.RPS, out.On.AuditRows, out.On.Answered, out.On.RowsPerInsert())
@@ -107,6 +85,41 @@ func (e *env) authCost() error {
 	e.rep.AuthCost = out
 	return nil
 }
+
+// auditMeters meter the arms of a scenario with the audit trail on or off
+// over one data set: the service's usage (meter), the database container's
+// CPU and the audit counters (auditCounters) of the data set's database.
+type auditMeters struct {
+	e       *env
+	root    *sql.DB
+	db      *bench.ContainerCPU // nil: not measured (skipped says why)
+	skipped string
+}
+
+// auditMeters opens a root connection to d's database for its counters.
+func (e *env) auditMeters(d database) (*auditMeters, error) {
+	cfg, err := mysql.ParseDSN(d.dsn)
+	if err != nil {
+		return nil, err
+	}
+	root, err := sql.Open("mysql", e.db.RootDSN(cfg.DBName))
+	if err != nil {
+		return nil, err
+	}
+	m := &auditMeters{e: e, root: root}
+	m.db, m.skipped = containerCPU(e.db.Container().GetContainerID(), nil)
+	return m, nil
+}
+
+// arm is a, run on s, with each measured run's usage and audit counts
+// added to x (x.counted sets x's counts once the comparison is over).
+func (m *auditMeters) arm(a arm, s *bench.Service, x *AuthArm) arm {
+	mt := meter{svc: s, dbs: []*bench.ContainerCPU{m.db}, ports: []int{m.e.db.Port()},
+		counters: func() ([]int64, error) { return auditCounters(m.root) }}
+	return metered(a, mt, &x.Usage, &x.counts)
+}
+
+func (m *auditMeters) Close() { m.root.Close() }
 
 // auditCounters are the audit rows in the table, the server's INSERT
 // statements so far (Com_insert, global), and of the service's metrics

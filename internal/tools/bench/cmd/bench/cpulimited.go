@@ -22,6 +22,8 @@ const (
 	// figure is a moving average (beta 0.95 every 250 ms) that takes 11 s
 	// from idle to pass 900 at a full 1000, about 15 s at 950.
 	limitedLeadIn = 20 * time.Second
+	// pprofOn serves /debug/pprof on the DevServer (loopback, a port of its own).
+	pprofOn = "DevServer: {EnablePprof: true}"
 )
 
 // cpuLimited: the service binary as a process of its own, in a cgroup
@@ -50,7 +52,10 @@ func (e *env) cpuLimited() (err error) {
 	}()
 	var arms []arm
 	var procs []*bench.Process
-	for _, v := range []bench.Variant{{Name: "shipped"}, {Name: "shedding-off", Overrides: []string{bench.SheddingOff}}} {
+	// pprof is off as shipped (DevServer.EnablePprof); the profile of the
+	// overloaded process is read from its DevServer, so both turn it on
+	// (it costs nothing until a profile is taken).
+	for _, v := range []bench.Variant{{Name: "shipped", Overrides: []string{pprofOn}}, {Name: "shedding-off", Overrides: []string{pprofOn, bench.SheddingOff}}} {
 		limit, err := cpulimit.New("projectsvc-bench-"+v.Name, limitedCPUs)
 		if err != nil {
 			out.Skipped = err.Error()

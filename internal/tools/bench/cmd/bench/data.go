@@ -76,6 +76,13 @@ func (e *env) tuneServer(db *sql.DB) error {
 	if _, err := db.ExecContext(e.ctx, "SET GLOBAL innodb_log_file_size = 1073741824"); err != nil {
 		_, _ = db.ExecContext(e.ctx, "SET GLOBAL innodb_redo_log_capacity = 1073741824")
 	}
+	// The loader's streams into one table take turns on its AUTO-INC lock
+	// (a LOAD DATA holds it to its end under innodb_autoinc_lock_mode 1,
+	// MariaDB's default), so one stream waits for another's whole LOAD: on
+	// a busy machine longer than the default 50 s (Error 1205).
+	if _, err := db.ExecContext(e.ctx, "SET GLOBAL innodb_lock_wait_timeout = 600"); err != nil {
+		return fmt.Errorf("innodb_lock_wait_timeout: %w", err)
+	}
 	return db.QueryRowContext(e.ctx, "SELECT @@innodb_buffer_pool_size").Scan(&e.rep.Machine.BufferPool)
 }
 

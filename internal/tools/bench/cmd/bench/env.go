@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/dataset"
 	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
+	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
 	"github.com/clinicaldata/projectsvc/internal/tools/bench"
 )
 
@@ -23,6 +25,10 @@ type env struct {
 	db      *dbtest.Server
 	large   database // LargeRecords
 	small   database // SmallRecords; empty unless a scenario needs it
+
+	iss     *oidctest.Issuer // started by the first scenario that needs tokens
+	token   string           // its access token (project:read:all), sent by every arm with authentication on
+	tokenAt time.Time        // when it was issued
 }
 
 // database is one loaded data set.
@@ -71,12 +77,17 @@ func random(d database, header []string) func(run int) bench.Load {
 // wrkArm loads url with wrk; pool, if not nil, gives the statistics of the
 // pool whose waits the run adds.
 func (e *env) wrkArm(url string, pool func() sql.DBStats, load func(run int) bench.Load) arm {
+	return e.wrkArmOf(e.wrk, url, pool, load)
+}
+
+// wrkArmOf is wrkArm with w (another script).
+func (e *env) wrkArmOf(w bench.Wrk, url string, pool func() sql.DBStats, load func(run int) bench.Load) arm {
 	return func(conns int, d time.Duration, run int) (bench.Result, error) {
 		var before sql.DBStats
 		if pool != nil {
 			before = pool()
 		}
-		r, err := e.wrk.Run(e.ctx, url, conns, d, load(run))
+		r, err := w.Run(e.ctx, url, conns, d, load(run))
 		if pool != nil {
 			after := pool()
 			r.WaitCount = after.WaitCount - before.WaitCount
@@ -101,3 +112,66 @@ func (e *env) bare(s *bench.Service, d database) bench.Bare {
 func (e *env) command(conns int, load bench.Load) string {
 	return e.wrk.Command(conns, *duration, load)
 }
+
+// authTokenLifetime outlasts any bench run: one token serves every request.
+const authTokenLifetime = 2 * time.Hour
+
+// authClient is the one client of the bench's OpenID Provider: it reads
+// every project (project:read:all).
+var authClient = oidctest.Client{ID: "bench", Secret: "bench-secret", Scopes: []string{"project:read:all"}, TokenLifetime: authTokenLifetime}
+
+// issuer is the in-process OpenID Provider (internal/testing/oidctest) of
+// the arms with authentication on, and the access token every request of
+// them carries (client credentials grant, scope project:read:all). The
+// first call starts the provider (stopIssuer stops it); a token is fetched
+// again once half its lifetime has passed, so a scenario starting with one
+// never sees it expire.
+func (e *env) issuer() (*oidctest.Issuer, string, error) {
+	if e.iss == nil {
+		iss, err := oidctest.New(authClient)
+		if err != nil {
+			return nil, "", err
+		}
+		e.iss = iss
+	}
+	if e.token == "" || time.Since(e.tokenAt) > authTokenLifetime/2 {
+		at := time.Now()
+		token, err := e.iss.Token(e.ctx, authClient.ID, authClient.Secret, "project:read:all")
+		if err != nil {
+			return nil, "", err
+		}
+		e.token, e.tokenAt = token, at
+	}
+	return e.iss, e.token, nil
+}
+
+// stopIssuer stops the OpenID Provider, if one was started.
+func (e *env) stopIssuer() {
+	if e.iss != nil {
+		e.iss.Stop()
+		e.iss = nil
+	}
+}
+
+// withAuth starts v with authentication and the audit trail on (tokens of
+// the bench's issuer, the token on every request) over dsn, and checks
+// that it has the issuer's keys.
+func (e *env) withAuth(dsn string, v bench.Variant) (*bench.Service, error) {
+	iss, token, err := e.issuer()
+	if err != nil {
+		return nil, err
+	}
+	s, err := bench.StartService(dsn, bench.WithAuth(v, iss.URL, token))
+	if err != nil {
+		return nil, err
+	}
+	if !s.Svc.Verifier.Ready() {
+		s.Close()
+		return nil, fmt.Errorf("%s: the service did not load the issuer's keys from %s", v.Name, iss.URL)
+	}
+	return s, nil
+}
+
+// authHeader is the header of the arms with authentication on as commands
+// show it (the token is not worth printing).
+var authHeader = []string{"Authorization: Bearer $TOKEN"}

@@ -121,12 +121,23 @@ func (r *Report) Targets() []Verdict {
 		ratio := h.On.RPS / h.Off.RPS
 		vs = append(vs, Verdict{fmt.Sprintf("hotProject: one project, %d clients", h.Clients), "≥ 3 × throughput with coalescing",
 			fmt.Sprintf("%.2f × (%.0f vs %.0f req/s)", ratio, h.On.RPS, h.Off.RPS), met(ratio, 3, false, " ×")})
+		if a := h.Audit; a != nil && a.Random.RPS > 0 {
+			ratio := a.On.RPS / a.Random.RPS
+			context := fmt.Sprintf("; context: coalescing on ÷ off %.2f × with the audit on", a.On.RPS/a.Off.RPS)
+			if h.Random.RPS > 0 {
+				context += fmt.Sprintf(", hot ÷ random ids %.2f × with it off", h.On.RPS/h.Random.RPS)
+			}
+			vs = append(vs, Verdict{fmt.Sprintf("hotProject: one project vs random ids, authentication + audit on, %d clients", h.Clients),
+				"hot project (coalescing on) ≥ 3 × random ids' throughput with the audit on, 0 errors",
+				fmt.Sprintf("%.2f × (%.0f vs %.0f req/s)%s", ratio, a.On.RPS, a.Random.RPS, context),
+				metAnd(met(ratio, 3, false, " ×"), a.On.Errors == 0 && a.Random.Errors == 0, "errors")})
+		}
 	}
 	return vs
 }
 
 // Goals are issue 11's (cost per request), numbered as in the issue, and
-// the access control's cost (authCost).
+// the access control's cost (authCost, auditRoundTrips, catalogue).
 func (r *Report) Goals() []Verdict {
 	var vs []Verdict
 	if s := r.SmallRecords; s != nil {
@@ -186,6 +197,35 @@ func (r *Report) Goals() []Verdict {
 		added := a.LowOn.P50 - a.LowOff.P50
 		vs = append(vs, Verdict{"access control b · authCost: added p50 at low load (1 client)", "on − off ≤ 1 ms",
 			fmt.Sprintf("%+.2f ms (%s vs %s)", msf(added), fmtMs(a.LowOn.P50), fmtMs(a.LowOff.P50)), met(msf(added), 1, true, " ms")})
+	}
+	if a := r.AuditRoundTrips; a != nil {
+		for _, l := range a.Levels {
+			ratio := frac(l.On.P50, a.RTProject)
+			vs = append(vs, Verdict{fmt.Sprintf("access control c · auditRoundTrips: the audit costs no round trip, %s per answer of the database, %d client(s)", fmtMs(a.Latency), l.Clients),
+				"p50 ≤ 1.15 round trips with the audit on, 0 errors",
+				fmt.Sprintf("%.2f (%s vs %s); audit off %.2f (%s)", ratio, fmtMs(l.On.P50), fmtMs(a.RTProject), frac(l.Off.P50, a.RTProject), fmtMs(l.Off.P50)),
+				metAnd(met(ratio, 1.15, true, ""), l.On.Errors == 0, "errors")})
+		}
+	}
+	if c := r.Catalogue; c != nil && c.Record.RPS > 0 {
+		for _, l := range c.Lists {
+			if l.Limit != 20 {
+				continue
+			}
+			ratio := l.On.RPS / c.Record.RPS
+			vs = append(vs, Verdict{fmt.Sprintf("access control d · catalogue: a page of 20 (%s) vs a record, authentication + audit on, %d clients", l.Name(), c.Clients),
+				"a page costs at most 2 records: page req/s ≥ 0.5 × record req/s, 0 errors",
+				fmt.Sprintf("%.2f × (%.0f vs %.0f req/s; %.0f projects/s); errors %s pages, %s records", ratio, l.On.RPS, c.Record.RPS, l.On.RPS*l.PerPage(), fmtInt(l.On.Errors), fmtInt(c.Record.Errors)),
+				metAnd(met(ratio, 0.5, false, " ×"), l.On.Errors == 0 && c.Record.Errors == 0, "errors")})
+		}
+		for _, a := range c.AuditCosts() {
+			vs = append(vs, Verdict{fmt.Sprintf("access control e · catalogue: the audit's cost per disclosed project with group commit (%s)", a.Name()),
+				"reported (from pages of 20 and 100, audit on − off)",
+				fmt.Sprintf("%s of CPU (service %s, database %s, its docker-proxy %s) and %s of saturated time per project; per page besides: %s of CPU, %s of saturated time",
+					fmtUs(a.PerProject.CPU()), fmtUs(a.PerProject.Service), fmtUs(a.PerProject.DB), fmtUs(a.PerProject.Proxy), fmtUs(a.PerProject.Saturated),
+					fmtUs(a.PerPage.CPU()), fmtUs(a.PerPage.Saturated)),
+				"**reported**"})
+		}
 	}
 	return vs
 }

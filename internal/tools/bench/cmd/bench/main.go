@@ -3,7 +3,7 @@
 // (internal/testing/dataset), runs the service in the variants the
 // scenarios compare — in-process on loopback ports, or as a process of its
 // own in a CPU-limited cgroup, with authentication on (an in-process
-// OpenID Provider), over a replicated cluster of its own
+// OpenID Provider, the audit trail on), over a replicated cluster of its own
 // (internal/testing/replicatest) — next to its baselines (a bare Go
 // client, a serial service, a plain net/http one), drives them with wrk or a Go
 // client, and writes docs/PERFORMANCE.md and docs/performance.png. Raw
@@ -58,6 +58,8 @@ var scenarios = []scenario{
 	{"costPerRequest", "BenchmarkGetProject: CPU and allocations per request over fakes", false, false, (*env).costPerRequest},
 	{"smallRecords", "small records: the service as shipped and without shedding vs the plain baseline", false, true, (*env).smallRecords},
 	{"authCost", "authentication and the audit trail on vs off, saturated and at 1 client", false, true, (*env).authCost},
+	{"auditRoundTrips", "the audit trail on vs off behind 20 ms of database latency, in round trips at 1 and 8 clients", true, false, (*env).auditRoundTrips},
+	{"catalogue", "GET /projects pages walked at saturation, audit on vs off, next to records", true, false, (*env).catalogue},
 	{"cpuLimited", "overload of a CPU-limited service process, shedding as shipped vs off", false, true, (*env).cpuLimited},
 	{"replicas", "reads from 0, 1 and 2 replicas of a primary, all on this machine", false, false, (*env).replicas},
 }
@@ -136,7 +138,7 @@ func run() error {
 	// The service's configuration as shipped; the environment must not
 	// change what is measured.
 	for _, k := range []string{"MYSQL_DSN", "MYSQL_MAX_OPEN_CONNS", "MYSQL_MAX_IDLE_CONNS", "MYSQL_CONN_MAX_LIFETIME", "MYSQL_CONN_MAX_IDLE_TIME",
-		"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", config.ReplicasEnv} {
+		"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", config.ReplicasEnv, "REDIS_ADDR", "REDIS_USER", "REDIS_PASSWORD"} {
 		os.Unsetenv(k)
 	}
 	base, err := bench.BaseConfig()
@@ -179,6 +181,7 @@ func run() error {
 		return err
 	}
 	defer stop()
+	defer e.stopIssuer()
 	if *hold {
 		logf("holding; the data sets are at %s and %s (Ctrl-C removes the container)", e.large.dsn, e.small.dsn)
 		<-ctx.Done()

@@ -28,8 +28,19 @@ type reading struct {
 	proxy          time.Duration
 }
 
-func (m meter) read() (reading, error) {
-	r := reading{at: time.Now(), answered: m.svc.Answered(), cpu: bench.ProcessCPU()}
+// read takes a reading; the counters (SQL queries, which cost the
+// database a COUNT(*) of the audit table) are read before the rest when
+// first, after it otherwise, so that they stay outside the interval
+// metered between a first and a second reading.
+func (m meter) read(first bool) (reading, error) {
+	var r reading
+	if first && m.counters != nil {
+		var err error
+		if r.counts, err = m.counters(); err != nil {
+			return r, err
+		}
+	}
+	r.at, r.answered, r.cpu = time.Now(), m.svc.Answered(), bench.ProcessCPU()
 	r.busy, r.allTicks = cpuTimes()
 	for _, p := range m.ports {
 		r.proxy += bench.ProxyCPU(p)
@@ -41,7 +52,7 @@ func (m meter) read() (reading, error) {
 		}
 		r.db = append(r.db, d)
 	}
-	if m.counters == nil {
+	if first || m.counters == nil {
 		return r, nil
 	}
 	var err error
@@ -55,7 +66,7 @@ func (m meter) read() (reading, error) {
 // before the second reading.
 func metered(a arm, m meter, u *Usage, counts *[]int64) arm {
 	return func(conns int, d time.Duration, run int) (bench.Result, error) {
-		before, err := m.read()
+		before, err := m.read(true)
 		if err != nil {
 			return bench.Result{}, err
 		}
@@ -64,7 +75,7 @@ func metered(a arm, m meter, u *Usage, counts *[]int64) arm {
 			return r, err
 		}
 		m.svc.Settle()
-		after, err := m.read()
+		after, err := m.read(false)
 		if err != nil || run >= 50 {
 			return r, err
 		}

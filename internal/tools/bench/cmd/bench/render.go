@@ -20,6 +20,7 @@ var reportTemplate string
 
 var reportPage = template.Must(template.New("report.md.tmpl").Funcs(template.FuncMap{
 	"ms":         fmtMs,
+	"us":         fmtUs,
 	"frac":       frac,
 	"errNote":    errNote,
 	"orNone":     orNone,

@@ -29,15 +29,17 @@ type Report struct {
 	Timeout                time.Duration
 	ScenarioLoad           []string // load average as each scenario started
 
-	FanOut         *FanOut
-	Ceiling        *Ceiling
-	PoolDefaults   *PoolDefaults
-	HotProject     *HotProject
-	CostPerRequest *CostPerRequest
-	SmallRecords   *SmallRecords
-	AuthCost       *AuthCost
-	CPULimited     *CPULimited
-	Replicas       *Replicas
+	FanOut          *FanOut
+	Ceiling         *Ceiling
+	PoolDefaults    *PoolDefaults
+	HotProject      *HotProject
+	CostPerRequest  *CostPerRequest
+	SmallRecords    *SmallRecords
+	AuthCost        *AuthCost
+	AuditRoundTrips *AuditRoundTrips
+	Catalogue       *Catalogue
+	CPULimited      *CPULimited
+	Replicas        *Replicas
 
 	ServiceLogBytes int64
 }
@@ -83,6 +85,7 @@ type Profile struct {
 	Requests  int64
 	RPS       float64
 	Flat, Cum string // go tool pprof -top (flat order) and -top -cum
+	Answer    string // -top -cum of the samples under the answer's writer (answerFocus)
 }
 
 // PoolDefaults: the shipped pool vs go-zero's built-in one.
@@ -97,11 +100,135 @@ type PoolLevel struct {
 	Defaults, GoZero bench.Summary
 }
 
-// HotProject: every client asks for the same project, coalescing on vs off.
+// HotProject: every client asks for the same project, coalescing on vs
+// off, next to random ids; with authentication and the audit off
+// (Auth.Disabled) and on (Audit).
 type HotProject struct {
 	ID, Sites, Reports, Clients int
 	Command                     string
-	On, Off                     bench.Summary
+	On, Off                     bench.Summary // audit off
+	// Random is random ids on the coalescing instance (audit off).
+	Random        bench.Summary
+	RandomCommand string
+	// Audit is the same three arms with authentication and the audit
+	// trail on (nil in results from before it was measured).
+	Audit *HotArms
+}
+
+// HotArms are hotProject's arms with the audit trail on.
+type HotArms struct {
+	On, Off, Random bench.Summary
+}
+
+// HotRow is one arm of hotProject as its table shows it.
+type HotRow struct {
+	Audit, Arm      string
+	S               bench.Summary
+	VsOff, VsRandom float64 // req/s ÷ the coalescing-off arm's, ÷ the random ids arm's (0: not measured)
+}
+
+// Rows are hotProject's arms: audit off, then on (when measured).
+func (h *HotProject) Rows() []HotRow {
+	rows := func(audit string, on, off, random bench.Summary) []HotRow {
+		vs := func(a, b bench.Summary) float64 {
+			if b.RPS == 0 {
+				return 0
+			}
+			return a.RPS / b.RPS
+		}
+		out := []HotRow{{audit, "hot project, coalescing on", on, vs(on, off), vs(on, random)},
+			{audit, "hot project, coalescing off", off, 1, vs(off, random)}}
+		if random.RPS > 0 {
+			out = append(out, HotRow{audit, "random ids, coalescing on", random, vs(random, off), 1})
+		}
+		return out
+	}
+	out := rows("off", h.On, h.Off, h.Random)
+	if a := h.Audit; a != nil {
+		out = append(out, rows("on", a.On, a.Off, a.Random)...)
+	}
+	return out
+}
+
+// AuditRow is one arm of auditRoundTrips as its table shows it.
+type AuditRow struct {
+	Clients    int
+	Audit      string
+	A          AuthArm
+	RoundTrips float64 // p50 ÷ one round trip
+}
+
+// Rows are auditRoundTrips' arms, audit on then off at each level.
+func (a *AuditRoundTrips) Rows() []AuditRow {
+	var out []AuditRow
+	for _, l := range a.Levels {
+		out = append(out, AuditRow{l.Clients, "on", l.On, frac(l.On.P50, a.RTProject)}, AuditRow{l.Clients, "off", l.Off, frac(l.Off.P50, a.RTProject)})
+	}
+	return out
+}
+
+// AuditRoundTrips: the service with authentication and the audit trail on
+// and off behind a fault proxy adding Latency to every answer of the
+// database, at 1 and at 8 clients.
+type AuditRoundTrips struct {
+	Latency time.Duration
+	// RTProject, RTSites and RTReports are single reads through the proxy,
+	// one at a time (median); RTProject is one round trip. RTInsert is one
+	// audit row handed to the trail and committed, likewise.
+	RTProject, RTSites, RTReports, RTInsert time.Duration
+	Levels                                  []AuditLevel
+	BodiesCompared                          int
+	DBCPUSkipped                            string
+}
+
+// AuditLevel is one concurrency of auditRoundTrips.
+type AuditLevel struct {
+	Clients int
+	Command string
+	On, Off AuthArm
+}
+
+// Catalogue: GET /projects pages walked by saturating clients, with the
+// audit trail on and off, next to records with it on.
+type Catalogue struct {
+	Clients int
+	Cores   int // the machine's, for its CPU time per request
+	// Filter is the query of the filtered lists; FilterShare the share of
+	// all projects it matches.
+	Filter      string
+	FilterShare float64
+	// Record and RecordOff: GET /project/{id}, random ids, audit on and off.
+	Record, RecordOff AuthArm
+	RecordCommand     string
+	Lists             []CatalogueList
+	// BodiesCompared pages were answered byte for byte the same with the
+	// audit on as with it off.
+	BodiesCompared int
+	DBCPUSkipped   string
+}
+
+// CatalogueList is one list (no filter, or Filter) read in pages of Limit.
+type CatalogueList struct {
+	Filter   string // "" for none
+	Limit    int
+	Pages    int // pages of one walk through the whole list
+	Projects int // projects in the list
+	Command  string
+	On, Off  AuthArm // audit on; off (Auth.Disabled)
+
+	file string // the pages' paths, for catalogue.lua
+}
+
+// PerPage is the mean number of projects on a page (the clients read the
+// pages of the list uniformly).
+func (l CatalogueList) PerPage() float64 { return float64(l.Projects) / float64(l.Pages) }
+
+// Name is how the list is named in the report.
+func (l CatalogueList) Name() string {
+	if l.Filter == "" {
+		return "no filter"
+	}
+	return l.Filter
 }
 
 // CostPerRequest: BenchmarkGetProject, the handler-to-JSON cost over fakes.
@@ -185,6 +312,15 @@ type AuthArm struct {
 	FailedRows         int64 // project_audit_rows_total{result="failed"}: rows whose INSERT failed
 	Not2xx             int64 // answers other than 2xx (http_server_requests_code_total), those wrk no longer saw included
 	Gone               int64 // of them 499: the client had left (wrk, closing its connections at a run's end)
+
+	counts []int64 // auditCounters' deltas, summed over the measured runs
+}
+
+// counted sets the arm's counts from the deltas its runs collected.
+func (a *AuthArm) counted() {
+	if c := a.counts; len(c) >= 7 {
+		a.AuditRows, a.Inserts, a.Batches, a.BatchRows, a.FailedRows, a.Not2xx, a.Gone = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+	}
 }
 
 // RowsPerInsert is the audit rows per INSERT statement the database ran.
@@ -209,6 +345,12 @@ func (u Usage) MachineCores(cores int) float64 {
 		return 0
 	}
 	return u.MachineBusy / u.MachineTicks * float64(cores)
+}
+
+// MachineCPUPerRequest is the whole machine's busy CPU time (of cores
+// cores, everyone's) per answered request.
+func (u Usage) MachineCPUPerRequest(cores int) time.Duration {
+	return perRequest(time.Duration(u.MachineCores(cores)*float64(u.Wall)), u.Answered)
 }
 
 // ServiceCPUPerRequest is the service's CPU time per answered request.
