@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,9 @@ import (
 // INCRBY, and the window's expiry set on its first request) returning the
 // count and the milliseconds left in the window instead of a verdict. A
 // key that lost its expiry (it cannot, but a window must end) gets it back.
-var windowScript = redis.NewScript(1, `local current = redis.call("INCRBY", KEYS[1], 1)
+var windowScript = redis.NewScript(1, windowSource)
+
+const windowSource = `local current = redis.call("INCRBY", KEYS[1], 1)
 if current == 1 then
     redis.call("PEXPIRE", KEYS[1], ARGV[1])
 end
@@ -33,11 +36,15 @@ if ttl < 0 then
     redis.call("PEXPIRE", KEYS[1], ARGV[1])
     ttl = tonumber(ARGV[1])
 end
-return {current, ttl}`)
+return {current, ttl}`
 
 const (
 	// keyPrefix names the service's counters in a Redis others may share.
 	keyPrefix = "projectsvc:rate:"
+	// lossAfter calls to Redis failing in a row switch the instance to
+	// local limiting; a request whose call fails is decided locally, so a
+	// single late answer (a busy host) costs its request only.
+	lossAfter = 3
 	// probeEvery: while Redis cannot be reached, it is pinged this often.
 	probeEvery = time.Second
 	// probeTimeout: a probe dials afresh, so it may take longer than a call.
@@ -71,8 +78,11 @@ type Limiter struct {
 	policies policies
 	shared   atomic.Bool // Redis answers: decide there
 
-	mu    sync.Mutex
-	local map[string]*rate.Limiter
+	failures atomic.Int32 // calls to Redis failed in a row
+
+	mu      sync.Mutex
+	local   map[string]*rate.Limiter
+	refused map[string]time.Time // clients over their shared quota, until their window ends
 
 	stop    chan struct{}
 	probing sync.WaitGroup
@@ -112,7 +122,7 @@ func New(rc config.RedisConf, c config.RateLimitConf) (*Limiter, error) {
 }
 
 func newLimiter(dial func(context.Context) (redis.Conn, error), c config.RateLimitConf) *Limiter {
-	l := &Limiter{dial: dial, timeout: c.Timeout, policies: newPolicies(c), local: map[string]*rate.Limiter{}, stop: make(chan struct{})}
+	l := &Limiter{dial: dial, timeout: c.Timeout, policies: newPolicies(c), local: map[string]*rate.Limiter{}, refused: map[string]time.Time{}, stop: make(chan struct{})}
 	l.pool.Store(l.newPool())
 	l.shared.Store(true)
 	metricShared.Set(1)
@@ -125,9 +135,11 @@ func (l *Limiter) newPool() *redis.Pool {
 	return &redis.Pool{DialContext: l.dial, MaxIdle: maxIdle, IdleTimeout: 5 * time.Minute}
 }
 
-// do runs one command (a script when script is set) on a pooled
-// connection, within timeout.
-func (l *Limiter) do(ctx context.Context, timeout time.Duration, script *redis.Script, cmd string, args ...any) (any, error) {
+// do runs one command (the window script when script is set) on a pooled
+// connection, within timeout: a new connection's dial is bounded by the
+// context, the command by the connection's own deadlines (no goroutine
+// per command, as redigo's DoContext would start).
+func (l *Limiter) do(ctx context.Context, timeout time.Duration, script bool, cmd string, args ...any) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := l.pool.Load().GetContext(ctx)
@@ -135,10 +147,24 @@ func (l *Limiter) do(ctx context.Context, timeout time.Duration, script *redis.S
 		return nil, err
 	}
 	defer c.Close()
-	if script != nil {
-		return script.DoContext(ctx, c, args...)
+	left := time.Until(deadline(ctx))
+	if left <= 0 {
+		return nil, context.DeadlineExceeded
 	}
-	return redis.DoContext(c, ctx, cmd, args...)
+	if !script {
+		return redis.DoWithTimeout(c, left, cmd, args...)
+	}
+	// EVALSHA, and EVAL when the server does not have the script (yet).
+	res, err := redis.DoWithTimeout(c, left, "EVALSHA", append([]any{windowScript.Hash(), 1}, args...)...)
+	if e, ok := err.(redis.Error); ok && strings.HasPrefix(string(e), "NOSCRIPT ") {
+		res, err = redis.DoWithTimeout(c, max(time.Until(deadline(ctx)), time.Millisecond), "EVAL", append([]any{windowSource, 1}, args...)...)
+	}
+	return res, err
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 // Take counts one request of client and decides it. It never fails: a
@@ -160,18 +186,54 @@ func (l *Limiter) Take(ctx context.Context, client string) Decision {
 
 func (l *Limiter) take(ctx context.Context, client string) Decision {
 	p := l.policies.of(client)
-	if l.shared.Load() {
-		if d, err := l.takeShared(ctx, client, p); err == nil {
-			return d
-		} else if ctx.Err() == nil {
-			l.lost(err)
-		}
+	if !l.shared.Load() {
+		return l.takeLocal(client, p)
 	}
-	return l.takeLocal(client, p)
+	if d, ok := l.refusedShared(client, p); ok {
+		return d
+	}
+	d, err := l.takeShared(ctx, client, p)
+	switch {
+	case err == nil:
+		l.failures.Store(0)
+		if !d.Allowed {
+			l.refuseUntil(client, d.Reset)
+		}
+		return d
+	case ctx.Err() == nil && l.failures.Add(1) >= lossAfter:
+		l.lost(err)
+	}
+	return l.takeLocal(client, p) // this request, Redis having failed it
+}
+
+// refusedShared is the refusal Redis gave client for the rest of its
+// window, without asking again: a client over its quota stays over until
+// the window ends (fixed windows), so a flood's 429s cost no call to Redis.
+func (l *Limiter) refusedShared(client string, p Policy) (Decision, bool) {
+	l.mu.Lock()
+	until, ok := l.refused[client]
+	if ok && !time.Now().Before(until) {
+		delete(l.refused, client)
+		ok = false
+	}
+	l.mu.Unlock()
+	if !ok {
+		return Decision{}, false
+	}
+	return Decision{Policy: p, Reset: time.Until(until), Shared: true}, true
+}
+
+func (l *Limiter) refuseUntil(client string, reset time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.refused) >= maxLocal {
+		clear(l.refused)
+	}
+	l.refused[client] = time.Now().Add(reset)
 }
 
 func (l *Limiter) takeShared(ctx context.Context, client string, p Policy) (Decision, error) {
-	vals, err := redis.Int64s(l.do(ctx, l.timeout, windowScript, "", key(p, client), strconv.FormatInt(p.Period.Milliseconds(), 10)))
+	vals, err := redis.Int64s(l.do(ctx, l.timeout, true, "", key(p, client), strconv.FormatInt(p.Period.Milliseconds(), 10)))
 	if err != nil {
 		return Decision{}, err
 	}
@@ -241,12 +303,16 @@ func (l *Limiter) probe() {
 			return
 		case <-tick.C:
 		}
-		if _, err := l.do(context.Background(), max(l.timeout, probeTimeout), nil, "PING"); err != nil {
+		if _, err := l.do(context.Background(), max(l.timeout, probeTimeout), false, "PING"); err != nil {
 			continue
 		}
 		l.probeMu.Lock()
 		l.probeOn = false
 		l.probeMu.Unlock()
+		l.failures.Store(0)
+		l.mu.Lock()
+		clear(l.refused) // decided while shared, before the outage
+		l.mu.Unlock()
 		l.shared.Store(true)
 		metricShared.Set(1)
 		metricTransitions.Inc("shared")

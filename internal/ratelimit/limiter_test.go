@@ -123,6 +123,7 @@ func TestTake_DecidesAsGoZerosPeriodLimit(t *testing.T) {
 			}
 		}
 		mr.FastForward(p.Period) // both windows expire in Redis
+		forgetRefusals(l)        // ... and ours, kept by the host's clock
 	}
 }
 
@@ -138,12 +139,18 @@ func TestTake_FallsBackLocallyAndSharesAgain(t *testing.T) {
 		t.Fatal("not shared while Redis answers")
 	}
 	mr.Close()
-	first := l.Take(ctx, "site")
-	if first.Shared || !first.Allowed || l.Shared() {
-		t.Fatalf("Redis gone: %+v (limiter shared %v), want a local decision, allowed", first, l.Shared())
+	allowed := 0
+	for i := range lossAfter {
+		d := l.Take(ctx, "site")
+		if d.Shared || !d.Allowed {
+			t.Fatalf("Redis gone, request %d: %+v, want a local decision, allowed", i, d)
+		}
+		if switched := !l.Shared(); switched != (i == lossAfter-1) {
+			t.Fatalf("after %d failed calls the limiter is shared=%v: want it local after %d in a row", i+1, l.Shared(), lossAfter)
+		}
+		allowed++
 	}
-	allowed := 1
-	for range 99 {
+	for range 100 - lossAfter {
 		if l.Take(ctx, "site").Allowed {
 			allowed++
 		}
@@ -197,6 +204,69 @@ func TestTake_AFlappingRedisGivesNoFreshShare(t *testing.T) {
 	// Under 4 s have passed: the share refilled by less than one request.
 	if d := l.Take(ctx, "etl"); d.Allowed || d.Shared || time.Since(back) >= 4*time.Second {
 		t.Fatalf("second outage, %s after the first: %+v, want refused locally (the share is still spent)", time.Since(back), d)
+	}
+}
+
+// forgetRefusals drops the refusals the limiter keeps until each window's
+// end by the host's clock, for tests that move Redis' clock instead.
+func forgetRefusals(l *Limiter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.refused)
+}
+
+// TestTake_OneFailedCallCostsOnlyItsRequest: a call to Redis that fails
+// once (a late answer on a busy host, a connection Redis closed) decides
+// its own request locally; the instance stays shared.
+func TestTake_OneFailedCallCostsOnlyItsRequest(t *testing.T) {
+	l, mr := newTestLimiter(t, conf(3000, time.Minute, 100))
+	ctx := context.Background()
+	if !l.Take(ctx, "site").Shared {
+		t.Fatal("not shared while Redis answers")
+	}
+	mr.Close() // the pooled connection dies with it
+	if d := l.Take(ctx, "site"); d.Shared || !d.Allowed || !l.Shared() {
+		t.Fatalf("one failed call: %+v (limiter shared %v), want this request local, the limiter still shared", d, l.Shared())
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if d := l.Take(ctx, "site"); !d.Shared || !l.Shared() {
+		t.Fatalf("Redis back at once: %+v (limiter shared %v), want a shared decision", d, l.Shared())
+	}
+}
+
+// TestTake_ARefusedClientCostsNoCallToRedis: once Redis refuses a client,
+// its requests are refused without asking again until its window ends (a
+// flood's 429s cost no call), with the headers' values counting down;
+// then Redis decides again.
+func TestTake_ARefusedClientCostsNoCallToRedis(t *testing.T) {
+	l, mr := newTestLimiter(t, conf(60, time.Minute, 1)) // 1 per 1 s
+	ctx := context.Background()
+	if d := l.Take(ctx, "etl"); !d.Allowed {
+		t.Fatalf("first request: %+v", d)
+	}
+	refused := l.Take(ctx, "etl")
+	if refused.Allowed || !refused.Shared || refused.Reset <= 0 || refused.Reset > time.Second {
+		t.Fatalf("second request: %+v, want refused by Redis for the rest of a 1 s window", refused)
+	}
+	calls := mr.CommandCount()
+	for i := range 50 {
+		d := l.Take(ctx, "etl")
+		if d.Allowed || !d.Shared || d.Remaining != 0 || d.Reset > refused.Reset {
+			t.Fatalf("request %d after the refusal: %+v, want refused until the window ends (%s)", i, d, refused.Reset)
+		}
+	}
+	if n := mr.CommandCount() - calls; n != 0 {
+		t.Fatalf("%d calls to Redis for a refused client's 50 requests, want 0", n)
+	}
+	if d := l.Take(ctx, "other"); !d.Allowed {
+		t.Fatalf("another client refused: %+v", d)
+	}
+	time.Sleep(refused.Reset + 10*time.Millisecond)
+	mr.FastForward(time.Second) // Redis' window ends too
+	if d := l.Take(ctx, "etl"); !d.Allowed || !d.Shared {
+		t.Fatalf("the next window: %+v, want allowed by Redis", d)
 	}
 }
 
