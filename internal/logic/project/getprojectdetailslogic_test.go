@@ -133,7 +133,13 @@ func TestFanOut_CancelsSiblingsOnFirstError(t *testing.T) {
 		}),
 	)
 	_, err := load(context.Background(), s, 1, 10)
-	canceled.Wait()
+	waited := make(chan struct{})
+	go func() { canceled.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(waitBound):
+		t.Fatalf("the sibling reads never ended (load returned %v)", err)
+	}
 	if !errors.Is(err, boom) {
 		t.Fatalf("error = %v, want the first error (boom), not a sibling's cancellation", err)
 	}

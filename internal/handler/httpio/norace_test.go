@@ -1,0 +1,5 @@
+//go:build !race
+
+package httpio
+
+const raceEnabled = false
