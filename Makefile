@@ -103,5 +103,5 @@ clean:
 .PHONY: bench
 bench:
 	bash internal/tools/bench/tools.sh
-	$(WITH_DB_IMAGE) go run ./internal/tools/bench/cmd/bench
+	$(WITH_DB_IMAGE) $(WITH_REDIS_IMAGE) go run ./internal/tools/bench/cmd/bench
 	@echo "bench: results in docs/PERFORMANCE.md and docs/performance.png (raw runs, CPU profile, service log: .cache/bench/)"

@@ -122,20 +122,35 @@ func ProxyCPU(port int) time.Duration {
 		if err != nil || !strings.Contains(string(cmd), "docker-proxy\x00") || !strings.Contains(string(cmd), want) {
 			continue
 		}
-		stat, err := os.ReadFile(dir + "/stat")
-		if err != nil {
-			continue
-		}
-		// Fields after the command's closing parenthesis: state is the
-		// first (field 3 of proc(5)); utime and stime are fields 14, 15.
-		_, rest, _ := strings.Cut(string(stat), ") ")
-		if f := strings.Fields(rest); len(f) > 12 {
-			u, _ := strconv.ParseInt(f[11], 10, 64)
-			s, _ := strconv.ParseInt(f[12], 10, 64)
-			ticks += u + s
-		}
+		ticks += statTicks(dir)
 	}
 	return time.Duration(ticks) * time.Second / userHZ
+}
+
+// PidCPU is the CPU time (user + system, every thread) process pid has
+// used so far (0 if it cannot be read): a service process's, whatever
+// cgroup it is in.
+func PidCPU(pid int) time.Duration {
+	return time.Duration(statTicks("/proc/"+strconv.Itoa(pid))) * time.Second / userHZ
+}
+
+// statTicks is the utime + stime of the process whose /proc directory dir
+// is, in clock ticks.
+func statTicks(dir string) int64 {
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis: state is the
+	// first (field 3 of proc(5)); utime and stime are fields 14, 15.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	if len(f) <= 12 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
 }
 
 // userHZ is the clock tick of /proc/<pid>/stat (USER_HZ: 100 on Linux).

@@ -5,10 +5,10 @@
 // (StartProcess); its baselines — the bare client (Bare), the serial
 // service (serial.go), the plain net/http endpoint (Plain); the loads — wrk
 // driving project.lua, or catalogue.lua walking GET /projects page by
-// page (Wrk), and a Go client (Client); the data sets
-// (LargeRecords, SmallRecords) and fakes shaped like them for
-// BenchmarkGetProject; what a run costs (ProcessCPU, ContainerCPU,
-// ProxyCPU); TB, a testing.TB for the harnesses that take one
+// page (Wrk), a Go client (Client), and one client at a fixed low rate
+// timing its answers (Paced); the data sets (LargeRecords, SmallRecords)
+// and fakes shaped like them for BenchmarkGetProject; what a run costs
+// (ProcessCPU, PidCPU, ContainerCPU, ProxyCPU); TB, a testing.TB for the harnesses that take one
 // (replicatest). tools.sh installs wrk and gnuplot. Results:
 // docs/PERFORMANCE.md and docs/performance.png.
 package bench

@@ -23,6 +23,9 @@ type Result struct {
 	// by the Go client only.
 	Unavailable, RetryAfter int64
 	UnavailableP99          time.Duration
+	// Limited (of Errors) are the 429 answers (a client's quota used up):
+	// counted by the paced client (Paced) only.
+	Limited int64
 	// CPU is the CPU time the server used and PeakRSS its peak resident
 	// memory in bytes during the run, where measured (a service process).
 	CPU     time.Duration
@@ -63,6 +66,7 @@ func Summarize(runs []Result) Summary {
 		s.Errors += r.Errors
 		s.Unavailable += r.Unavailable
 		s.RetryAfter += r.RetryAfter
+		s.Limited += r.Limited
 		s.MaxLifetimeClosed += r.MaxLifetimeClosed
 		if r.ErrorDetail != "" {
 			if s.ErrorDetail != "" {

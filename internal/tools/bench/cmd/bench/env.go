@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/clinicaldata/projectsvc/internal/testing/dataset"
 	"github.com/clinicaldata/projectsvc/internal/testing/dbtest"
 	"github.com/clinicaldata/projectsvc/internal/testing/oidctest"
+	"github.com/clinicaldata/projectsvc/internal/testing/redistest"
 	"github.com/clinicaldata/projectsvc/internal/tools/bench"
 )
 
@@ -29,6 +32,13 @@ type env struct {
 	iss     *oidctest.Issuer // started by the first scenario that needs tokens
 	token   string           // its access token (project:read:all), sent by every arm with authentication on
 	tokenAt time.Time        // when it was issued
+	flood   string           // floodClient's access token, fetched as token is (floodToken)
+	floodAt time.Time
+
+	redis *redistest.Server // started by the first scenario that needs it; stopRedis removes it
+	// redisDirect is the container's own address, when reachable.
+	redisDirect string
+	redisErr    error // why it could not be started
 }
 
 // database is one loaded data set.
@@ -116,9 +126,14 @@ func (e *env) command(conns int, load bench.Load) string {
 // authTokenLifetime outlasts any bench run: one token serves every request.
 const authTokenLifetime = 2 * time.Hour
 
-// authClient is the one client of the bench's OpenID Provider: it reads
-// every project (project:read:all).
+// authClient is the bench's client of its OpenID Provider: it reads every
+// project (project:read:all). Every arm with authentication on sends its
+// token; under rate limits it is the calm client (floodIsolation).
 var authClient = oidctest.Client{ID: "bench", Secret: "bench-secret", Scopes: []string{"project:read:all"}, TokenLifetime: authTokenLifetime}
+
+// floodClient is the provider's second client, the one that floods in
+// floodIsolation (a quota of its own there: RateLimit.Clients).
+var floodClient = oidctest.Client{ID: "bench-flood", Secret: "bench-flood-secret", Scopes: []string{"project:read:all"}, TokenLifetime: authTokenLifetime}
 
 // issuer is the in-process OpenID Provider (internal/testing/oidctest) of
 // the arms with authentication on, and the access token every request of
@@ -128,21 +143,43 @@ var authClient = oidctest.Client{ID: "bench", Secret: "bench-secret", Scopes: []
 // never sees it expire.
 func (e *env) issuer() (*oidctest.Issuer, string, error) {
 	if e.iss == nil {
-		iss, err := oidctest.New(authClient)
+		iss, err := oidctest.New(authClient, floodClient)
 		if err != nil {
 			return nil, "", err
 		}
 		e.iss = iss
 	}
-	if e.token == "" || time.Since(e.tokenAt) > authTokenLifetime/2 {
-		at := time.Now()
-		token, err := e.iss.Token(e.ctx, authClient.ID, authClient.Secret, "project:read:all")
-		if err != nil {
-			return nil, "", err
-		}
-		e.token, e.tokenAt = token, at
+	if err := e.fetchToken(authClient, &e.token, &e.tokenAt); err != nil {
+		return nil, "", err
 	}
 	return e.iss, e.token, nil
+}
+
+// floodToken is floodClient's access token, fetched as issuer fetches
+// authClient's (the provider started first if need be).
+func (e *env) floodToken() (string, error) {
+	if _, _, err := e.issuer(); err != nil {
+		return "", err
+	}
+	if err := e.fetchToken(floodClient, &e.flood, &e.floodAt); err != nil {
+		return "", err
+	}
+	return e.flood, nil
+}
+
+// fetchToken fetches c's token into token (issued at at) unless the one
+// there is less than half its lifetime old.
+func (e *env) fetchToken(c oidctest.Client, token *string, at *time.Time) error {
+	if *token != "" && time.Since(*at) <= authTokenLifetime/2 {
+		return nil
+	}
+	now := time.Now()
+	t, err := e.iss.Token(e.ctx, c.ID, c.Secret, "project:read:all")
+	if err != nil {
+		return err
+	}
+	*token, *at = t, now
+	return nil
 }
 
 // stopIssuer stops the OpenID Provider, if one was started.
@@ -170,6 +207,65 @@ func (e *env) withAuth(dsn string, v bench.Variant) (*bench.Service, error) {
 		return nil, fmt.Errorf("%s: the service did not load the issuer's keys from %s", v.Name, iss.URL)
 	}
 	return s, nil
+}
+
+// redisAddr is the address of the Redis the rate-limited arms count in
+// (internal/testing/redistest: a container of REDIS_TEST_IMAGE, nothing
+// persisted), started on first use; or why there is none (no Docker, no
+// such image: the scenarios needing it are skipped, saying why).
+func (e *env) redisAddr() (string, error) {
+	if e.redis == nil && e.redisErr == nil {
+		logf("  starting Redis (%s)", redistest.Image())
+		srv, err := redistest.StartContext(e.ctx)
+		if err != nil {
+			e.redisErr = fmt.Errorf("Redis (%s, from REDIS_TEST_IMAGE) did not start: %w", redistest.Image(), err)
+		}
+		e.redis = srv
+		if err == nil {
+			e.redisDirect = directAddr(e.ctx, srv)
+		}
+	}
+	if e.redisErr != nil {
+		return "", e.redisErr
+	}
+	if e.redisDirect != "" {
+		return e.redisDirect, nil
+	}
+	return e.redis.Addr(), nil
+}
+
+// directAddr is the container's own address when this host reaches it (a
+// local engine's bridge network): the published port goes through
+// docker-proxy, a userland relay that cost ~150 µs of CPU per call here,
+// which no deployment has. "" when it cannot be reached.
+func directAddr(ctx context.Context, srv *redistest.Server) string {
+	ip, err := srv.Container().ContainerIP(ctx)
+	if err != nil || ip == "" {
+		return ""
+	}
+	addr := net.JoinHostPort(ip, "6379")
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return ""
+	}
+	c.Close()
+	logf("  Redis at %s (the container's own address: no docker-proxy in between)", addr)
+	return addr
+}
+
+// stopRedis removes the Redis container, if one was started.
+func (e *env) stopRedis() {
+	if e.redis == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.redis.Terminate(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: Redis:", err)
+	} else {
+		logf("Redis container removed")
+	}
+	e.redis = nil
 }
 
 // authHeader is the header of the arms with authentication on as commands

@@ -136,8 +136,9 @@ func (r *Report) Targets() []Verdict {
 	return vs
 }
 
-// Goals are issue 11's (cost per request), numbered as in the issue, and
-// the access control's cost (authCost, auditRoundTrips, catalogue).
+// Goals are issue 11's (cost per request), numbered as in the issue, the
+// access control's cost (authCost, auditRoundTrips, catalogue) and the
+// rate limits' (limiterCost, floodIsolation).
 func (r *Report) Goals() []Verdict {
 	var vs []Verdict
 	if s := r.SmallRecords; s != nil {
@@ -227,7 +228,59 @@ func (r *Report) Goals() []Verdict {
 				"**reported**"})
 		}
 	}
+	if l := r.LimiterCost; l != nil && l.Skipped == "" {
+		ratio := l.On.RPS / l.Off.RPS
+		vs = append(vs, Verdict{fmt.Sprintf("rate limits a · limiterCost: throughput, rate limiting on (Redis, a quota that never trips) vs off, %d clients, authentication + audit on", l.Clients),
+			"≥ 0.95 × with it off, 0 errors, every decision taken on Redis",
+			fmt.Sprintf("%.2f × (%.0f vs %.0f req/s); errors %s on, %s off; decisions on Redis %s for %s answers, local %s, refused %s, switches to local %s",
+				ratio, l.On.RPS, l.Off.RPS, fmtInt(l.On.Errors), fmtInt(l.Off.Errors),
+				fmtInt(l.On.Shared), fmtInt(l.On.Answered), fmtInt(l.On.Local), fmtInt(l.On.Limited), fmtInt(l.On.ToLocal)),
+			metAnd(met(ratio, 0.95, false, " ×"), l.On.Errors == 0 && l.Off.Errors == 0 && l.On.OnRedis(), limiterMissed(l))})
+		added := l.LowOn.P50 - l.LowOff.P50
+		vs = append(vs, Verdict{"rate limits b · limiterCost: added p50 at low load (1 client)", "reported (one round trip to Redis)",
+			fmt.Sprintf("%+.3f ms (%s vs %s); %.2f × the throughput", msf(added), fmtMs(l.LowOn.P50), fmtMs(l.LowOff.P50), l.LowOn.RPS/l.LowOff.RPS), "**reported**"})
+	}
+	if f := r.FloodIsolation; f != nil && f.Skipped == "" {
+		on, off := f.On, f.Off
+		calmOK := on.Alone.Calm.Errors == 0 && on.Flooded.Calm.Errors == 0 && on.Alone.CalmLimited == 0 && on.Flooded.CalmLimited == 0
+		var why []string
+		if !calmOK {
+			why = append(why, fmt.Sprintf("the calm client had %s errors (%s × 429)",
+				fmtInt(on.Alone.Calm.Errors+on.Flooded.Calm.Errors), fmtInt(on.Alone.CalmLimited+on.Flooded.CalmLimited)))
+		}
+		if on.Flooded.FloodLimited == 0 {
+			why = append(why, "the flood was never refused")
+		}
+		if on.Flooded.Local > 0 || on.Flooded.ToLocal > 0 {
+			why = append(why, fmt.Sprintf("%s decisions taken locally (calls to Redis past RateLimit.Timeout)", fmtInt(on.Flooded.Local)))
+		}
+		vs = append(vs, Verdict{fmt.Sprintf("rate limits c · floodIsolation: a calm client (%g req/s, 1 connection) while another floods (%d connections), rate limiting on", f.CalmRate, f.FloodClients),
+			"calm p99 flooded ≤ 1.5 × its p99 alone; the calm client 0 errors, 0 × 429",
+			fmt.Sprintf("%.2f × (p99 %s vs %s; p50 %s vs %s); calm errors %s, 429s %s; the flood: %s × 429 (%.0f%% of its answers, %.0f/s), %.0f 200s/s",
+				on.P99Ratio(), fmtMs(on.Flooded.Calm.P99), fmtMs(on.Alone.Calm.P99), fmtMs(on.Flooded.Calm.P50), fmtMs(on.Alone.Calm.P50),
+				fmtInt(on.Alone.Calm.Errors+on.Flooded.Calm.Errors), fmtInt(on.Alone.CalmLimited+on.Flooded.CalmLimited),
+				fmtInt(on.Flooded.FloodLimited), on.Flooded.LimitedShare()*100, on.Flooded.LimitedPerSecond(), on.Flooded.Flood.RPS),
+			metAnd(met(on.P99Ratio(), 1.5, true, " ×"), len(why) == 0, strings.Join(why, "; "))})
+		vs = append(vs, Verdict{"rate limits d · floodIsolation: the same with rate limiting off (the flood reaches the database)", "reported (what the limiter buys)",
+			fmt.Sprintf("%.2f × (p99 %s vs %s; p50 %s vs %s); calm errors %s; the flood: %.0f 200s/s",
+				off.P99Ratio(), fmtMs(off.Flooded.Calm.P99), fmtMs(off.Alone.Calm.P99), fmtMs(off.Flooded.Calm.P50), fmtMs(off.Alone.Calm.P50),
+				fmtInt(off.Alone.Calm.Errors+off.Flooded.Calm.Errors), off.Flooded.Flood.RPS),
+			"**reported**"})
+	}
 	return vs
+}
+
+// limiterMissed names what besides throughput failed in limiterCost.
+func limiterMissed(l *LimiterCost) string {
+	var why []string
+	if l.On.Errors > 0 || l.Off.Errors > 0 {
+		why = append(why, "errors")
+	}
+	if !l.On.OnRedis() {
+		why = append(why, fmt.Sprintf("not every decision was taken on Redis (%s on Redis for %s answers, %s local, %s refused, %s switches to local): the arm measured the local fallback in part",
+			fmtInt(l.On.Shared), fmtInt(l.On.Answered), fmtInt(l.On.Local), fmtInt(l.On.Limited), fmtInt(l.On.ToLocal)))
+	}
+	return strings.Join(why, "; ")
 }
 
 // failures is how many of s's requests failed, of all its runs.

@@ -3,8 +3,9 @@
 // (internal/testing/dataset), runs the service in the variants the
 // scenarios compare — in-process on loopback ports, or as a process of its
 // own in a CPU-limited cgroup, with authentication on (an in-process
-// OpenID Provider, the audit trail on), over a replicated cluster of its own
-// (internal/testing/replicatest) — next to its baselines (a bare Go
+// OpenID Provider, the audit trail on), with rate limits counted in a
+// throwaway Redis (internal/testing/redistest), over a replicated cluster
+// of its own (internal/testing/replicatest) — next to its baselines (a bare Go
 // client, a serial service, a plain net/http one), drives them with wrk or a Go
 // client, and writes docs/PERFORMANCE.md and docs/performance.png. Raw
 // results, CPU profiles and the service's logs go to .cache/bench/.
@@ -60,6 +61,8 @@ var scenarios = []scenario{
 	{"authCost", "authentication and the audit trail on vs off, saturated and at 1 client", false, true, (*env).authCost},
 	{"auditRoundTrips", "the audit trail on vs off behind 20 ms of database latency, in round trips at 1 and 8 clients", true, false, (*env).auditRoundTrips},
 	{"catalogue", "GET /projects pages walked at saturation, audit on vs off, next to records", true, false, (*env).catalogue},
+	{"limiterCost", "rate limiting on (Redis, a quota that never trips) vs off, saturated and at 1 client", false, true, (*env).limiterCost},
+	{"floodIsolation", "a calm client's latency alone and while another floods, rate limiting on vs off", false, true, (*env).floodIsolation},
 	{"cpuLimited", "overload of a CPU-limited service process, shedding as shipped vs off", false, true, (*env).cpuLimited},
 	{"replicas", "reads from 0, 1 and 2 replicas of a primary, all on this machine", false, false, (*env).replicas},
 }
@@ -182,6 +185,7 @@ func run() error {
 	}
 	defer stop()
 	defer e.stopIssuer()
+	defer e.stopRedis()
 	if *hold {
 		logf("holding; the data sets are at %s and %s (Ctrl-C removes the container)", e.large.dsn, e.small.dsn)
 		<-ctx.Done()

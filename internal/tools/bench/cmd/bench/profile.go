@@ -140,6 +140,9 @@ const answerFocus = `httpio\.OkJSON$`
 var inAnswer = map[string]bool{"encoding/json.(*Encoder).Encode": true}
 
 const (
+	// redigoCommand is the goroutine redigo's DoContext runs each command on.
+	redigoCommand = "github.com/gomodule/redigo/redis.(*conn).DoContext.func1"
+
 	module  = "github.com/clinicaldata/projectsvc/"
 	sqlx    = "github.com/zeromicro/go-zero/core/stores/sqlx."
 	ourSvc  = module + "internal/store."
@@ -191,6 +194,10 @@ var profileAreas = []profileArea{
 	{"token verification (auth.Verifier.Verify: the token cache, or the signature and claims)", []string{module + "internal/auth.(*Verifier).Verify"}},
 	{"the audit rows: building them, handing them over and waiting (audit.Disclose, audit.(*Record).Finish)", []string{module + "internal/audit.Disclose", module + "internal/audit.(*Record).Finish"}},
 	{"the audit trail's writers: the group-commit INSERT (store.(*AuditTrail).write)", []string{ourSvc + "(*AuditTrail).write"}},
+	{"the rate limit deciding (ratelimit.(*Limiter).Take: the pool, the metrics; and the goroutine redigo starts for every command, redis.(*conn).DoContext.func1, which sends the counting script and reads its answer)", []string{
+		module + "internal/ratelimit.(*Limiter).Take", redigoCommand}},
+	{"… of which redigo's goroutine per command (sending the script, reading its answer)", []string{redigoCommand}},
+	{"error answers (httpx.ErrorCtx: the 429s' JSON, and any other refusal's)", []string{"github.com/zeromicro/go-zero/rest/httpx.ErrorCtx"}},
 	{"goroutine stack growth (runtime.newstack)", []string{"runtime.newstack"}},
 	{"garbage collection (background mark workers)", []string{"runtime.gcBgMarkWorker"}},
 }

@@ -23,6 +23,35 @@ func audited(s bench.Summary, rows int64) AuthArm {
 		AuditRows: rows, Inserts: max(rows/10, 1), Batches: max(rows/10, 1), BatchRows: rows}
 }
 
+// limited is a LimiterArm of a summary, every decision on Redis when on.
+func limited(s bench.Summary, on bool) LimiterArm {
+	n := s.Requests
+	a := LimiterArm{Summary: s, Usage: Usage{Answered: n, Wall: 6 * time.Second, ServiceCPU: time.Duration(n) * 300 * time.Microsecond,
+		DBCPU: []time.Duration{time.Duration(n) * 200 * time.Microsecond, 0}, MachineBusy: 1000, MachineTicks: 1200}}
+	if on {
+		a.Shared, a.DBCPU[1] = n, time.Duration(n)*20*time.Microsecond
+	}
+	return a
+}
+
+// flood is the flood of a FloodArm: wrk's summary and the 429s counted.
+type flood struct {
+	s       bench.Summary
+	limited int64
+}
+
+// calm is a FloodArm of the calm client's summary, with a flood or alone.
+func calm(s bench.Summary, f *flood) FloodArm {
+	a := FloodArm{Calm: s, Wall: 6 * time.Second, ServiceCPU: time.Second, DBCPU: time.Second / 2, MachineBusy: 1000, MachineTicks: 1200, Shared: s.Requests}
+	if f != nil {
+		a.Flood, a.FloodLimited, a.FloodWall = f.s, f.limited, 8*time.Second
+		a.FloodAnswers = f.s.Requests + f.limited
+		a.Shared += a.FloodAnswers
+		a.Wall = 9 * time.Second
+	}
+	return a
+}
+
 // A report with every section renders, its figures in place: the
 // template's mistakes show here, not at the end of a bench run.
 func TestEveryScenarioRenders(t *testing.T) {
@@ -52,6 +81,16 @@ func TestEveryScenarioRenders(t *testing.T) {
 				{Filter: "country=SE&status=completed", Limit: 20, Pages: 150, Projects: 2990, Command: "wrk c", On: audited(summary(1200, 50*ms, 90*ms), 144000), Off: audited(summary(1600, 40*ms, 70*ms), 0)},
 				{Filter: "country=SE&status=completed", Limit: 100, Pages: 30, Projects: 2990, Command: "wrk d", On: audited(summary(400, 150*ms, 250*ms), 240000), Off: audited(summary(600, 100*ms, 180*ms), 0)},
 			}},
+		LimiterCost: &LimiterCost{Clients: 64, Command: "wrk -c64", LowCommand: "wrk -c1", Redis: "redis:7, Redis 7.0.15", Policy: `"default";q=1000000000;w=1`, Timeout: 50 * ms,
+			Off: limited(summary(2600, 24*ms, 45*ms), false), On: limited(summary(2500, 25*ms, 47*ms), true),
+			LowOff: limited(summary(400, 2500*time.Microsecond, 4*ms), false), LowOn: limited(summary(380, 2600*time.Microsecond, 4*ms), true),
+			RedisCalls: 20000, RedisUsec: 80000, RedisP999: 60 * time.Microsecond,
+			Profile: &Profile{Path: "cpu-limiter-on.pprof", RPS: 2400}},
+		FloodIsolation: &FloodIsolation{CalmRate: 25, FloodClients: 64, LeadIn: time.Second, CalmPolicy: `"default";q=100;w=2`, FloodPolicy: `"bench-flood";q=100;w=1`,
+			FloodCommand: "wrk -c64 flood", Redis: "redis:7", RedisCalls: 60000, RedisUsec: 240000,
+			On:      FloodLevel{Alone: calm(summary(25, 2*ms, 4*ms), nil), Flooded: calm(summary(25, 3*ms, 5*ms), &flood{summary(100, 5*ms, 20*ms), 60000})},
+			Off:     FloodLevel{Alone: calm(summary(25, 2*ms, 4*ms), nil), Flooded: calm(summary(24, 30*ms, 80*ms), &flood{summary(2000, 30*ms, 60*ms), 0})},
+			Profile: &Profile{Path: "cpu-flood-limited.pprof", RPS: 10000}},
 		CPULimited: &CPULimited{CPUs: 0.25, Clients: 256, Profile: &Profile{Path: "cpu-limited-shipped.pprof", RPS: 300}, Shipped: LimitedArm{Summary: summary(300, 100*ms, 900*ms)}, Off: LimitedArm{Summary: summary(280, 500*ms, 2900*ms)}},
 		Replicas: &Replicas{Clients: 32, Nodes: []string{"primary", "replica 1"}, Arms: []ReplicaArm{
 			{Replicas: 0, Summary: summary(2000, 15*ms, 30*ms), Usage: Usage{Answered: 12000, Wall: 6 * time.Second, DBCPU: []time.Duration{time.Second, 0}}, Selects: []int64{36000, 10}},
@@ -73,6 +112,12 @@ func TestEveryScenarioRenders(t *testing.T) {
 		"access control d · catalogue: a page of 20 (no filter) vs a record", "access control e · catalogue: the audit's cost per disclosed project",
 		"hotProject: one project vs random ids, authentication + audit on, 64 clients", "| on | hot project, coalescing on | **3.33** | **3.00** |",
 		"pprof is off as\nshipped",
+		"## The cost of rate limiting: every request counted in Redis, on vs off (`limiterCost`)", "| 64 clients | on | 2500 | **0.96** |",
+		"rate limits a · limiterCost: throughput, rate limiting on (Redis, a quota that never trips) vs off, 64 clients", "saturated, **every decision was taken on Redis**\n(15,000 on Redis for 15,000 answers, 0 locally, 0 switches to local limiting); at 1 client, every one (2,280 for 2,280, 0 locally).",
+		"## One client floods, another stays calm (`floodIsolation`)", "| on | flooded | 3.00 ms / 5.00 ms | **1.25** |", "| off | alone | 2.00 ms / 4.00 ms | **1.00** |",
+		"rate limits c · floodIsolation: a calm client (25 req/s, 1 connection) while another floods (64 connections), rate limiting on",
+		"1.25 × (p99 5.00 ms vs 4.00 ms", "60,000 × 429", "rate limits d · floodIsolation: the same with rate limiting off",
+		"20,000 script calls during the scenario, 4.0 µs each on average, p99.9 60.0 µs", "Every decision of the flooded limiting process was taken on Redis.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q", want)

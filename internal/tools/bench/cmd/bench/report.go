@@ -38,6 +38,8 @@ type Report struct {
 	AuthCost        *AuthCost
 	AuditRoundTrips *AuditRoundTrips
 	Catalogue       *Catalogue
+	LimiterCost     *LimiterCost
+	FloodIsolation  *FloodIsolation
 	CPULimited      *CPULimited
 	Replicas        *Replicas
 
@@ -413,4 +415,185 @@ type ReplicaArm struct {
 	bench.Summary
 	Usage
 	Selects []int64 // Com_select delta of each server over the measured runs
+}
+
+// LimiterCost: the service with rate limiting on — every request counted
+// in Redis against a quota that never trips — vs the same build with it
+// off (no Redis.Addr), both with authentication and the audit trail on.
+type LimiterCost struct {
+	Skipped             string // why it did not run (no Redis), if it did not
+	Clients             int    // saturated; the low load is 1 client
+	Command, LowCommand string
+	Redis               string // its image and version
+	Policy              string // the on arm's RateLimit-Policy
+	// RedisCalls are the script calls Redis ran during the scenario (the
+	// on arms' decisions, warm-up and profile included), RedisUsec the time
+	// it spent running them (INFO commandstats).
+	RedisCalls, RedisUsec int64
+	// RedisP999 is the 99.9th percentile of a script call's run time in
+	// Redis since it started (INFO latencystats; both scenarios' calls).
+	RedisP999       time.Duration
+	Timeout         time.Duration // RateLimit.Timeout: a slower call to Redis is decided locally
+	Off, On         LimiterArm    // saturated
+	LowOff, LowOn   LimiterArm    // 1 client
+	BodiesCompared  int           // requests answered byte-identically by both arms
+	Profile         *Profile      // of the saturated on arm
+	DBCPUSkipped    string
+	RedisCPUSkipped string
+}
+
+// LimiterArm is one arm of limiterCost with its server-side counts,
+// totalled over its measured runs. Usage.DBCPU is the database's, then
+// Redis'.
+type LimiterArm struct {
+	bench.Summary
+	Usage
+	// Shared and Local are the limiter's decisions taken on Redis and on the
+	// instance's local share (project_rate_decisions_total), Limited those
+	// refused, ToLocal its switches to local limiting
+	// (project_rate_transitions_total{to="local"}).
+	Shared, Local, Limited, ToLocal int64
+
+	counts []int64 // rateCounts' deltas, summed over the measured runs
+}
+
+// counted sets the arm's counts from the deltas its runs collected.
+func (a *LimiterArm) counted() {
+	if c := a.counts; len(c) >= 4 {
+		a.Shared, a.Local, a.Limited, a.ToLocal = c[0], c[1], c[2], c[3]
+	}
+}
+
+// OnRedis: every request the arm's service answered was decided on Redis,
+// none locally (the fallback) and none refused.
+func (a LimiterArm) OnRedis() bool {
+	return a.Answered > 0 && a.Shared == a.Answered && a.Local == 0 && a.Limited == 0 && a.ToLocal == 0
+}
+
+// LimiterRow is one arm of limiterCost as its table shows it.
+type LimiterRow struct {
+	Load, Name string
+	LimiterArm
+	VsOff float64 // goodput ÷ the off arm's at the same load
+}
+
+// Rows are limiterCost's arms, saturated then at 1 client.
+func (l *LimiterCost) Rows() []LimiterRow {
+	sat := fmt.Sprintf("%d clients", l.Clients)
+	return []LimiterRow{
+		{sat, "off", l.Off, 1}, {sat, "on", l.On, l.On.RPS / l.Off.RPS},
+		{"1 client", "off", l.LowOff, 1}, {"1 client", "on", l.LowOn, l.LowOn.RPS / l.LowOff.RPS},
+	}
+}
+
+// FloodIsolation: a calm client's latency alone and while another client
+// floods the service, with rate limiting on and off.
+type FloodIsolation struct {
+	Skipped      string        // why it did not run (no Redis), if it did not
+	CalmRate     float64       // the calm client's requests per second, one connection
+	FloodClients int           // the flood's connections (wrk)
+	LeadIn       time.Duration // the flood's start before the calm client's run (and its end after it)
+	// CalmPolicy and FloodPolicy are the RateLimit-Policy each client was
+	// answered with by the limiting process.
+	CalmPolicy, FloodPolicy string
+	FloodCommand            string
+	Redis                   string
+	RedisCalls, RedisUsec   int64 // as in LimiterCost, during the scenario
+	RedisP999               time.Duration
+	On, Off                 FloodLevel // limiting on; off (no Redis.Addr: the flood reaches the database)
+	Profile                 *Profile   // of the limiting process, flooded
+}
+
+// FloodLevel is one process of floodIsolation: the calm client alone, and
+// flooded.
+type FloodLevel struct {
+	Alone, Flooded FloodArm
+}
+
+// P99Ratio is the calm client's p99 flooded ÷ alone.
+func (l FloodLevel) P99Ratio() float64 { return frac(l.Flooded.Calm.P99, l.Alone.Calm.P99) }
+
+// FloodArm is one arm of floodIsolation, its counts totalled over its
+// measured runs.
+type FloodArm struct {
+	Calm  bench.Summary // the calm client (Paced)
+	Flood bench.Summary // the flood (wrk; 429s are its errors); empty when alone
+	// Wall is the arms' measured time, flood included; FloodWall the
+	// flood's and FloodAnswers its answers of any status.
+	Wall, FloodWall time.Duration
+	FloodAnswers    int64
+	// Server side (the process's /metrics): the limiter's decisions on
+	// Redis and local, its switches to local, the 429s of each client.
+	Shared, Local, ToLocal    int64
+	CalmLimited, FloodLimited int64
+	// CPU used meanwhile: the service process's, the database's and Redis'
+	// containers'; the whole machine's busy time (of MachineTicks).
+	ServiceCPU, DBCPU, RedisCPU time.Duration
+	MachineBusy, MachineTicks   float64
+
+	floods []bench.Result
+}
+
+// LimitedPerSecond is the flood's 429s a second.
+func (a FloodArm) LimitedPerSecond() float64 {
+	if a.FloodWall == 0 {
+		return 0
+	}
+	return float64(a.FloodLimited) / a.FloodWall.Seconds()
+}
+
+// LimitedShare is the share of the flood's answers that were 429.
+func (a FloodArm) LimitedShare() float64 { return ratio(a.FloodLimited, a.FloodAnswers) }
+
+// AnswersPerSecond is the flood's answers (any status) a second.
+func (a FloodArm) AnswersPerSecond() float64 {
+	if a.FloodWall == 0 {
+		return 0
+	}
+	return float64(a.FloodAnswers) / a.FloodWall.Seconds()
+}
+
+// Cores is d of CPU time over the arm's wall time, in cores.
+func (a FloodArm) Cores(d time.Duration) float64 {
+	if a.Wall == 0 {
+		return 0
+	}
+	return d.Seconds() / a.Wall.Seconds()
+}
+
+// MachineCores is how many of the machine's cores were busy on average.
+func (a FloodArm) MachineCores(cores int) float64 {
+	if a.MachineTicks == 0 {
+		return 0
+	}
+	return a.MachineBusy / a.MachineTicks * float64(cores)
+}
+
+// FloodRow is one arm of floodIsolation as its table shows it.
+type FloodRow struct {
+	Limiting, With string // rate limiting on or off; the calm client alone or flooded
+	FloodArm
+	P99Ratio float64 // the calm client's p99 ÷ alone on the same process
+}
+
+// Rows are floodIsolation's arms: limiting on, then off; alone, then flooded.
+func (f *FloodIsolation) Rows() []FloodRow {
+	var out []FloodRow
+	for _, l := range []struct {
+		name string
+		l    FloodLevel
+	}{{"on", f.On}, {"off", f.Off}} {
+		out = append(out, FloodRow{l.name, "alone", l.l.Alone, 1}, FloodRow{l.name, "flooded", l.l.Flooded, l.l.P99Ratio()})
+	}
+	return out
+}
+
+// RedisPerCall is Redis' own time per script call.
+func (l *LimiterCost) RedisPerCall() time.Duration { return redisPerCall(l.RedisCalls, l.RedisUsec) }
+
+// RedisPerCall is Redis' own time per script call.
+func (f *FloodIsolation) RedisPerCall() time.Duration { return redisPerCall(f.RedisCalls, f.RedisUsec) }
+
+func redisPerCall(calls, usec int64) time.Duration {
+	return perRequest(time.Duration(usec)*time.Microsecond, calls)
 }
