@@ -68,6 +68,25 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzGetProject -fuzztime=$(FUZZTIME) ./internal/server/
 	go test -run='^$$' -fuzz=FuzzAuthorization -fuzztime=$(FUZZTIME) ./internal/server/
 
+## mutants: mutation testing (gremlins) of the rooms that decide who reads
+## what and what is written down, each with its own tests; fails below
+## MUTANTS_EFFICACY % killed or MUTANTS_COVER % covered. Reports in .cache/mutants/
+GREMLINS_VERSION ?= v0.6.0
+MUTANTS_PKGS ?= auth logic/project handler/httpio errs middleware store ratelimit
+MUTANTS_EFFICACY ?= 90
+MUTANTS_COVER ?= 85
+.PHONY: mutants
+mutants:
+	GOBIN="$(CURDIR)/.cache/bin" go install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
+	@mkdir -p .cache/mutants; failed=""; \
+	for p in $(MUTANTS_PKGS); do \
+	  echo "== mutants: internal/$$p"; \
+	  .cache/bin/gremlins unleash --workers 2 --timeout-coefficient 10 \
+	    --threshold-efficacy $(MUTANTS_EFFICACY) --threshold-mcover $(MUTANTS_COVER) \
+	    -o ".cache/mutants/$$(echo $$p | tr / -).json" "./internal/$$p" || failed="$$failed $$p"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "mutants: below the thresholds (or failed):$$failed"; exit 1; fi
+
 ## soak: ~1 minute of load against the real stack while the database restarts
 soak:
 	$(WITH_DB_IMAGE) $(WITH_REDIS_IMAGE) go test -tags soak -race -count=1 -run Soak -v ./internal/integration/soak/
