@@ -252,3 +252,32 @@ func TestVerify_AWithdrawnKeyStopsVerifyingWithinOneRefresh(t *testing.T) {
 		t.Fatalf("a token of the new key: %v", err)
 	}
 }
+
+// TestVerify_ACachedTokenKeepsTheSameLeeway: a token verified once (and
+// so cached) is still accepted 59 s after its exp and refused at 61 s,
+// as expired: the cache never stretches a token's validity.
+func TestVerify_ACachedTokenKeepsTheSameLeeway(t *testing.T) {
+	iss := oidctest.Start(t, platformAll)
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var now atomic.Pointer[time.Time]
+	now.Store(&start)
+	v := newVerifier(t, iss, auth.WithClock(func() time.Time { return *now.Load() }))
+	c := iss.Claims("cached-near-exp", auth.ScopeReadAll)
+	exp := start.Add(10 * time.Second)
+	c["iat"], c["nbf"], c["exp"] = jwt.NewNumericDate(start.Add(-time.Minute)), jwt.NewNumericDate(start.Add(-time.Minute)), jwt.NewNumericDate(exp)
+	token := iss.Sign(c)
+	for _, step := range []struct {
+		at   time.Time
+		want string // "" accepted
+	}{
+		{start, ""},
+		{exp.Add(59 * time.Second), ""},
+		{exp.Add(61 * time.Second), "expired"},
+	} {
+		now.Store(&step.at)
+		_, err := v.Verify(context.Background(), token)
+		if got := refusalCode(err); got != step.want || (step.want == "" && err != nil) {
+			t.Fatalf("at exp%+v: err = %v (refusal %q), want refusal %q", step.at.Sub(exp), err, got, step.want)
+		}
+	}
+}

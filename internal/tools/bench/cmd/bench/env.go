@@ -218,7 +218,7 @@ func (e *env) redisAddr() (string, error) {
 		logf("  starting Redis (%s)", redistest.Image())
 		srv, err := redistest.StartContext(e.ctx)
 		if err != nil {
-			e.redisErr = fmt.Errorf("Redis (%s, from REDIS_TEST_IMAGE) did not start: %w", redistest.Image(), err)
+			e.redisErr = fmt.Errorf("the Redis image %s (REDIS_TEST_IMAGE) did not start: %w", redistest.Image(), err)
 		}
 		e.redis = srv
 		if err == nil {
