@@ -402,7 +402,8 @@ func fuzzExpect(target string, u *url.URL) []fuzzOutcome {
 		return out
 	}
 	if !canonical {
-		return []fuzzOutcome{bad} // a resource has one name: +1 and 01 are refused
+		add(bad) // a resource has one name: +1 and 01 are refused
+		return out
 	}
 
 	values, err := url.ParseQuery(u.RawQuery)
@@ -412,7 +413,10 @@ func fuzzExpect(target string, u *url.URL) []fuzzOutcome {
 	}
 	for key := range values {
 		if strings.TrimSuffix(key, "[]") != "reports" {
-			return []fuzzOutcome{bad} // a parameter the route does not take
+			// A parameter the route does not take: 400, or the 404 of
+			// an unclean path (it is refused before its query is read).
+			add(bad)
+			return out
 		}
 	}
 	n := 0
