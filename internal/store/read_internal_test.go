@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -571,5 +572,38 @@ func TestOpen_WithoutReplicasNothingWatchesOrBeats(t *testing.T) {
 	h.mu.Unlock()
 	if beats != 0 || fallbacks() != before {
 		t.Fatalf("%d heartbeats written, fallbacks %v → %v: want none of either without replicas", beats, before, fallbacks())
+	}
+}
+
+// TestReplicaSet_ABeatIsCommittedOnlyWhenThePrimaryTookIt: the heartbeat
+// marks a beat written only when the primary's write succeeded; a refused
+// write leaves it uncommitted (a replica lacking it is not yet behind).
+func TestReplicaSet_ABeatIsCommittedOnlyWhenThePrimaryTookIt(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		primary := newHeartbeats()
+		if refused {
+			primary.beatErr = errors.New("INSERT command denied")
+		}
+		set := newReplicaSet(primary, nil, 2*time.Second)
+		// Two attempts: the first one's outcome is recorded before the second begins.
+		deadline := time.Now().Add(HeartbeatEvery + 3*time.Second)
+		var beats []beat
+		for {
+			set.beats.mu.Lock()
+			beats = slices.Clone(set.beats.beats)
+			set.beats.mu.Unlock()
+			if len(beats) >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				set.close()
+				t.Fatalf("refused=%v: %d beats attempted within %s, want 2", refused, len(beats), HeartbeatEvery+3*time.Second)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		set.close()
+		if beats[0].committed == refused {
+			t.Errorf("refused=%v: the first beat's committed = %v, want %v", refused, beats[0].committed, !refused)
+		}
 	}
 }
