@@ -270,6 +270,33 @@ func TestTake_ARefusedClientCostsNoCallToRedis(t *testing.T) {
 	}
 }
 
+// TestTake_RefusedClientsAreRememberedTogether: two clients over their
+// quotas at once are both refused from memory, alternating, with no call
+// to Redis: remembering one does not forget the other.
+func TestTake_RefusedClientsAreRememberedTogether(t *testing.T) {
+	l, mr := newTestLimiter(t, conf(60, time.Minute, 1)) // 1 per 1 s
+	ctx := context.Background()
+	for _, client := range []string{"etl", "sync"} {
+		if d := l.Take(ctx, client); !d.Allowed {
+			t.Fatalf("%s's first request: %+v", client, d)
+		}
+		if d := l.Take(ctx, client); d.Allowed || !d.Shared {
+			t.Fatalf("%s's second request: %+v, want refused by Redis", client, d)
+		}
+	}
+	calls := mr.CommandCount()
+	for i := range 20 {
+		for _, client := range []string{"etl", "sync"} {
+			if d := l.Take(ctx, client); d.Allowed {
+				t.Fatalf("request %d of %s: %+v, want refused until its window ends", i, client, d)
+			}
+		}
+	}
+	if n := mr.CommandCount() - calls; n != 0 {
+		t.Fatalf("%d calls to Redis for two refused clients' 40 requests, want 0", n)
+	}
+}
+
 // silentServer accepts connections and never answers: a Redis that hangs
 // (paused, swapping, behind a dropped route).
 func silentServer(t *testing.T) string {
