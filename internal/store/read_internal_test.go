@@ -14,6 +14,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/zeromicro/go-zero/core/logx/logtest"
 	zeroprom "github.com/zeromicro/go-zero/core/prometheus"
 
 	"github.com/clinicaldata/projectsvc/internal/config"
@@ -580,6 +581,7 @@ func TestOpen_WithoutReplicasNothingWatchesOrBeats(t *testing.T) {
 // write leaves it uncommitted (a replica lacking it is not yet behind).
 func TestReplicaSet_ABeatIsCommittedOnlyWhenThePrimaryTookIt(t *testing.T) {
 	for _, refused := range []bool{false, true} {
+		logs := logtest.NewCollector(t)
 		primary := newHeartbeats()
 		if refused {
 			primary.beatErr = errors.New("INSERT command denied")
@@ -604,6 +606,9 @@ func TestReplicaSet_ABeatIsCommittedOnlyWhenThePrimaryTookIt(t *testing.T) {
 		set.close()
 		if beats[0].committed == refused {
 			t.Errorf("refused=%v: the first beat's committed = %v, want %v", refused, beats[0].committed, !refused)
+		}
+		if logged := strings.Contains(logs.String(), "replication heartbeat on the primary failed"); logged != refused {
+			t.Errorf("refused=%v: the failure logged = %v, want %v", refused, logged, refused)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func TestDriverConfig_AddsServiceDefaultsOnlyWhereTheDSNIsSilent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !cfg.ParseTime || cfg.Loc != time.UTC || cfg.Params["time_zone"] != "'+00:00'" || !cfg.InterpolateParams ||
-		cfg.Timeout != defaultDialTimeout || cfg.ReadTimeout != defaultReadTimeout || cfg.WriteTimeout != defaultWriteTimeout {
+		cfg.Timeout != 3*time.Second || cfg.ReadTimeout != 30*time.Second || cfg.WriteTimeout != 30*time.Second { // the README's dial 3 s / read 30 s / write 30 s
 		t.Fatalf("defaults not applied: %+v", cfg)
 	}
 	cfg, err = DriverConfig("u:p@tcp(db:3306)/project?interpolateParams=false&timeout=1s&readTimeout=2s")
